@@ -1,0 +1,1 @@
+"""Contracts every service agrees on: event schema, settings, Redis layout, windows, messages."""

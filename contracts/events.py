@@ -1,0 +1,120 @@
+"""The event every service agrees on: what clients send to /track and what travels in Kafka.
+
+`TrackEvent` is what a client may send (timestamp and event_id optional); `Event` is the
+resolved record written to Kafka as one JSON object per message, keyed by `user_id`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+EVENT_TYPE_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+MAX_PROPERTIES_BYTES = 4096
+# Timestamps outside these bounds (2000-01-01 .. 2100-01-01 UTC) are treated as absurd.
+MIN_TIMESTAMP_MS = 946_684_800_000
+MAX_TIMESTAMP_MS = 4_102_444_800_000
+
+
+def now_ms() -> int:
+    return int(datetime.now(timezone.utc).timestamp() * 1000)
+
+
+def parse_timestamp_ms(value: Any) -> int:
+    """Epoch milliseconds (int, or a whole float) or an ISO 8601 string -> epoch ms."""
+    if isinstance(value, bool):
+        raise ValueError("timestamp must be epoch milliseconds or an ISO 8601 string")
+    if isinstance(value, int):
+        millis = value
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("timestamp must be finite")
+        millis = int(value)
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError("timestamp string must be ISO 8601, e.g. 2024-06-26T09:00:00Z") from None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        millis = int(parsed.timestamp() * 1000)
+    else:
+        raise ValueError("timestamp must be epoch milliseconds or an ISO 8601 string")
+    if not MIN_TIMESTAMP_MS <= millis < MAX_TIMESTAMP_MS:
+        raise ValueError("timestamp must be between 2000-01-01 and 2100-01-01 (epoch milliseconds)")
+    return millis
+
+
+class TrackEvent(BaseModel):
+    """One event as a client sends it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "event_type": "click",
+                    "user_id": "user-42",
+                    "value": 1.5,
+                    "timestamp": "2024-06-26T09:00:00Z",
+                    "properties": {"page": "/home"},
+                }
+            ]
+        },
+    )
+
+    event_type: str = Field(pattern=EVENT_TYPE_PATTERN, description="Short slug, e.g. 'click'.")
+    user_id: str = Field(min_length=1, max_length=128)
+    value: float = Field(default=0.0, allow_inf_nan=False)
+    timestamp: int | None = Field(
+        default=None, description="Epoch ms or ISO 8601; the time of receipt when absent."
+    )
+    event_id: str | None = Field(default=None, min_length=1, max_length=128)
+    properties: dict[str, Any] | None = None
+
+    @field_validator("timestamp", mode="before")
+    @classmethod
+    def _timestamp(cls, value: Any) -> int | None:
+        return None if value is None else parse_timestamp_ms(value)
+
+    @field_validator("properties")
+    @classmethod
+    def _small_properties(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and len(json.dumps(value)) > MAX_PROPERTIES_BYTES:
+            raise ValueError(f"properties must encode to at most {MAX_PROPERTIES_BYTES} bytes")
+        return value
+
+    def resolve(self, received_ms: int | None = None) -> Event:
+        return Event(
+            event_id=self.event_id or uuid.uuid4().hex,
+            event_type=self.event_type,
+            user_id=self.user_id,
+            value=self.value,
+            timestamp=self.timestamp if self.timestamp is not None else (received_ms or now_ms()),
+            properties=self.properties or {},
+        )
+
+
+class Event(BaseModel):
+    """The record in the events topic (JSON), every field present."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: str
+    event_type: str = Field(pattern=EVENT_TYPE_PATTERN)
+    user_id: str = Field(min_length=1, max_length=128)
+    value: float = Field(allow_inf_nan=False)
+    timestamp: int = Field(description="Event time, epoch milliseconds.")
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+    def to_kafka_value(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    @classmethod
+    def from_kafka_value(cls, raw: bytes) -> Event:
+        return cls.model_validate_json(raw)

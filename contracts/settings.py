@@ -1,0 +1,97 @@
+"""Settings shared by the services: one env name per knob, the same in compose and locally.
+
+Each service composes the mixins it needs into its own `Settings` class and loads it with
+`load_settings`, which turns a validation error into one clear line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TypeVar
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from contracts.windows import WindowSpec, parse_window_specs
+
+
+class BaseServiceSettings(BaseSettings):
+    """Reads env vars (and `.env`), ignoring variables that belong to other services."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    log_level: str = Field(default="INFO", description="Python logging level.")
+
+
+class KafkaSettings(BaseServiceSettings):
+    kafka_bootstrap_servers: str = Field(default="localhost:9092", min_length=1)
+    kafka_events_topic: str = Field(default="events", pattern=r"^[A-Za-z0-9._-]{1,249}$")
+    kafka_topic_partitions: int = Field(default=3, ge=1)
+    kafka_topic_replication: int = Field(default=1, ge=1)
+
+
+class RedisSettings(BaseServiceSettings):
+    redis_host: str = "localhost"
+    redis_port: int = Field(default=6379, ge=1, le=65535)
+    redis_password: str = "redispass"
+    redis_db: int = Field(default=0, ge=0)
+    redis_key_prefix: str = Field(default="metrics", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+
+    @property
+    def redis_url(self) -> str:
+        auth = f":{self.redis_password}@" if self.redis_password else ""
+        return f"redis://{auth}{self.redis_host}:{self.redis_port}/{self.redis_db}"
+
+
+class PostgresSettings(BaseServiceSettings):
+    postgres_host: str = "localhost"
+    postgres_port: int = Field(default=5432, ge=1, le=65535)
+    postgres_db: str = "analytics"
+    postgres_user: str = "admin"
+    postgres_password: str = "adminpass"
+
+    @property
+    def postgres_dsn(self) -> str:
+        return (
+            f"postgresql://{self.postgres_user}:{self.postgres_password}"
+            f"@{self.postgres_host}:{self.postgres_port}/{self.postgres_db}"
+        )
+
+
+class WindowSettings(BaseServiceSettings):
+    window_specs: str = Field(
+        default="30s/10s",
+        description="Comma-separated sliding windows as SIZE/SLIDE, e.g. '30s/10s,5m/1m'.",
+    )
+    watermark_delay_s: int = Field(default=5, ge=0)
+
+    @field_validator("window_specs")
+    @classmethod
+    def _specs_parse(cls, value: str) -> str:
+        parse_window_specs(value)
+        return value
+
+    @property
+    def windows(self) -> list[WindowSpec]:
+        return parse_window_specs(self.window_specs)
+
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line naming each bad variable and what is wrong with it."""
+    problems = []
+    for item in error.errors():
+        name = "_".join(str(part) for part in item["loc"]).upper() or "settings"
+        problems.append(f"{name}: {item['msg']}")
+    return "invalid configuration: " + "; ".join(problems)
+
+
+def load_settings(settings_class: type[SettingsT]) -> SettingsT:
+    """Load settings or stop the process with one clear line (exit code 2)."""
+    try:
+        return settings_class()
+    except ValidationError as error:
+        print(describe_validation_error(error), file=sys.stderr)
+        raise SystemExit(2) from None
