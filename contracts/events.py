@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -22,7 +22,7 @@ MAX_TIMESTAMP_MS = 4_102_444_800_000
 
 
 def now_ms() -> int:
-    return int(datetime.now(timezone.utc).timestamp() * 1000)
+    return int(datetime.now(UTC).timestamp() * 1000)
 
 
 def parse_timestamp_ms(value: Any) -> int:
@@ -41,7 +41,7 @@ def parse_timestamp_ms(value: Any) -> int:
         except ValueError:
             raise ValueError("timestamp string must be ISO 8601, e.g. 2024-06-26T09:00:00Z") from None
         if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=timezone.utc)
+            parsed = parsed.replace(tzinfo=UTC)
         millis = int(parsed.timestamp() * 1000)
     else:
         raise ValueError("timestamp must be epoch milliseconds or an ISO 8601 string")

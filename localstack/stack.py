@@ -577,7 +577,7 @@ def cmd_status(settings: StackSettings, only: list[str]) -> int:
         pid = component.running_pid()
         ok = pid is not None and component.safe_healthy()
         all_ok &= ok
-        state = f"healthy  (pid {pid})" if ok else ("unhealthy (pid %s)" % pid if pid else "stopped")
+        state = f"healthy  (pid {pid})" if ok else (f"unhealthy (pid {pid})" if pid else "stopped")
         print(f"{component.name:9} {state:22} {component.url()}")
     return 0 if all_ok else 1
 

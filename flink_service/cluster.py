@@ -1,0 +1,90 @@
+"""Talking to a Flink session cluster: its REST API and the `flink` CLI from the PyFlink wheel."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+RUNNING_STATES = {"CREATED", "INITIALIZING", "RUNNING", "RESTARTING", "RECONCILING"}
+
+
+def flink_home() -> Path:
+    """FLINK_HOME when set (the Flink image), else the distribution inside the apache-flink wheel."""
+    if os.environ.get("FLINK_HOME"):
+        return Path(os.environ["FLINK_HOME"])
+    import pyflink
+
+    return Path(pyflink.__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    job_id: str
+    name: str
+    state: str
+
+
+class FlinkCluster:
+    def __init__(self, rest_url: str) -> None:
+        self.rest_url = rest_url.rstrip("/")
+
+    def _get(self, path: str) -> Any:
+        with urllib.request.urlopen(f"{self.rest_url}{path}", timeout=5) as response:
+            return json.load(response)
+
+    def jobs(self) -> list[JobSummary]:
+        return [JobSummary(j["jid"], j["name"], j["state"]) for j in self._get("/jobs/overview")["jobs"]]
+
+    def running_jobs(self, name: str) -> list[JobSummary]:
+        return [job for job in self.jobs() if job.name == name and job.state in RUNNING_STATES]
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        data: dict[str, Any] = self._get(f"/jobs/{job_id}")
+        return data
+
+    def completed_checkpoints(self, job_id: str) -> int:
+        counts = self._get(f"/jobs/{job_id}/checkpoints")["counts"]
+        return int(counts["completed"])
+
+    def cancel(self, job_id: str) -> None:
+        request = urllib.request.Request(f"{self.rest_url}/jobs/{job_id}?mode=cancel", method="PATCH")
+        with urllib.request.urlopen(request, timeout=5):
+            pass
+
+    def wait_state(self, job_id: str, states: set[str], timeout_s: float) -> str:
+        deadline = time.monotonic() + timeout_s
+        state = "UNKNOWN"
+        while time.monotonic() < deadline:
+            state = str(self.job(job_id)["state"])
+            if state in states:
+                return state
+            time.sleep(0.5)
+        raise TimeoutError(f"job {job_id} still {state} after {timeout_s:.0f}s, wanted one of {states}")
+
+    def run_python(
+        self, script: Path, args: list[str], *, detached: bool, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """`flink run -py SCRIPT` against this cluster, with this interpreter for the Python workers."""
+        host_port = self.rest_url.split("://", 1)[-1]
+        cmd = [
+            "bash", str(flink_home() / "bin" / "flink"), "run", "-m", host_port,
+            *(["-d"] if detached else []),
+            "-py", str(script), "-pyexec", sys.executable, "-pyclientexec", sys.executable,
+            *args,
+        ]
+        return subprocess.run(cmd, env={**os.environ, **(env or {})}, capture_output=True, text=True)
+
+
+def parse_job_id(cli_output: str) -> str:
+    """The id from the CLI's 'Job has been submitted with JobID <id>' line."""
+    for line in cli_output.splitlines():
+        if "JobID" in line:
+            return line.rsplit(" ", 1)[-1].strip()
+    raise ValueError(f"no JobID in flink CLI output: {cli_output[-500:]}")

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The one test command (`make test`): installs what is missing, starts the local stack,
+# runs ruff, mypy and every test, then stops what it started (a stack that was already
+# running is left running). Prints the total time.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+started_at=$(date +%s)
+finish() {
+  rc=$?
+  if [ -f .run/started-by-test ]; then
+    .venv/bin/python -m localstack.stack down $(cat .run/started-by-test) || true
+    rm -f .run/started-by-test
+  fi
+  echo "[test] total time: $(( $(date +%s) - started_at ))s (exit $rc)"
+  exit $rc
+}
+trap finish EXIT
+
+bash scripts/setup.sh || exit 1
+.venv/bin/python -m localstack.stack up || exit 1
+.venv/bin/python -c 'import json; print(" ".join(json.load(open(".run/started.json"))))' > .run/started-by-test
+[ -s .run/started-by-test ] || rm -f .run/started-by-test
+
+echo "[test] ruff"
+.venv/bin/ruff check . || exit 1
+echo "[test] mypy"
+.venv/bin/mypy . || exit 1
+echo "[test] pytest"
+export ANALYTICS_STACK=local
+.venv/bin/pytest -p no:cacheprovider -rs "$@"
