@@ -20,10 +20,7 @@ from typing import Any
 
 import pytest
 import redis
-from confluent_kafka.admin import (
-    AdminClient,
-    NewTopic,  # type: ignore[attr-defined]
-)
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from contracts.redis_keys import RedisKeys
 
