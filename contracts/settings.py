@@ -49,6 +49,7 @@ class PostgresSettings(BaseServiceSettings):
     postgres_db: str = "analytics"
     postgres_user: str = "admin"
     postgres_password: str = "adminpass"
+    postgres_schema: str = Field(default="public", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
     @property
     def postgres_dsn(self) -> str:

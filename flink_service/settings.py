@@ -1,0 +1,20 @@
+"""Settings of the PyFlink job and its submit command."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from contracts.settings import KafkaSettings, RedisSettings, WindowSettings
+
+
+class Settings(KafkaSettings, RedisSettings, WindowSettings):
+    flink_rest_url: str = Field(default="http://localhost:8081", description="JobManager REST endpoint.")
+    flink_job_name: str = Field(default="event-metrics", min_length=1)
+    flink_parallelism: int = Field(default=1, ge=1)
+    flink_checkpoint_interval_s: int = Field(default=10, ge=1)
+    kafka_consumer_group: str = Field(default="flink-event-metrics", min_length=1)
+    source_idle_timeout_s: int = Field(
+        default=10, ge=1, description="Partitions idle this long stop holding back the watermark."
+    )
+    redis_ttl_s: int = Field(default=3600, ge=0, description="Expiry of each window sorted set; 0 keeps them.")
+    print_results: bool = Field(default=False, description="Also print every window result to stdout.")
