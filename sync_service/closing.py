@@ -1,0 +1,103 @@
+"""Pure logic of a sync batch: which windows are closed, and what a batch writes and deletes.
+
+A window is closed once `window_end + grace <= now`. The sorted sets are scored by window_start,
+and every member of `{prefix}:windows:{event_type}:{window_size}` has the key's window size, so the
+closed members of a key are exactly those with score <= now - grace - size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
+
+from contracts.metrics import WindowMetrics
+from contracts.redis_keys import RedisKeys
+from contracts.windows import parse_duration_s
+
+# One staging row: event_type, window_size, window_start_ms, window_end_ms, count, total_value, unique_users.
+StagingRow = tuple[str, str, int, int, int, float, int]
+
+
+@dataclass(frozen=True)
+class WindowKey:
+    """One windows sorted set and the window size its name carries."""
+
+    name: str
+    event_type: str
+    window_size: str
+    size_ms: int
+
+    def last_closed_start_ms(self, now_ms: int, grace_ms: int) -> int:
+        """The greatest window_start whose window is closed at `now_ms`."""
+        return now_ms - grace_ms - self.size_ms
+
+    def lag_s(self, oldest_start_ms: int, now_ms: int, grace_ms: int) -> float:
+        """How long ago the window starting at `oldest_start_ms` became closed (0 if not yet)."""
+        return max(0.0, (now_ms - (oldest_start_ms + self.size_ms + grace_ms)) / 1000)
+
+
+def parse_window_key(name: str, keys: RedisKeys) -> WindowKey | None:
+    """`{prefix}:windows:{event_type}:{window_size}` -> WindowKey; None for anything else."""
+    head = f"{keys.prefix}:windows:"
+    if not name.startswith(head):
+        return None
+    event_type, sep, window_size = name[len(head):].rpartition(":")
+    if not sep or not event_type or ":" in event_type:
+        return None
+    try:
+        size_s = parse_duration_s(window_size)
+    except ValueError:
+        return None
+    return WindowKey(name=name, event_type=event_type, window_size=window_size, size_ms=size_s * 1000)
+
+
+def staging_row(window: WindowMetrics) -> StagingRow:
+    return (
+        window.event_type,
+        window.window_size,
+        window.window_start,
+        window.window_end,
+        window.count,
+        window.total_value,
+        window.unique_users,
+    )
+
+
+@dataclass
+class Batch:
+    """What one batch upserts, and which exact members it deletes from which key after the commit."""
+
+    rows: list[StagingRow] = field(default_factory=list)
+    members_by_key: dict[str, list[str]] = field(default_factory=dict)
+    invalid: list[tuple[str, str]] = field(default_factory=list)
+    duplicates: int = 0
+
+    @property
+    def read(self) -> int:
+        return len(self.rows) + len(self.invalid) + self.duplicates
+
+
+def plan_batch(entries: list[tuple[str, str]]) -> Batch:
+    """Turn (key, member) pairs read from Redis into a batch.
+
+    Members that are not a valid WindowMetrics stay in Redis (reported, never deleted). Two members
+    for the same (event_type, window_size, window_start) break the one-member-per-window contract;
+    only the first is written and deleted, the other stays for the next cycle, because one upsert
+    statement cannot update the same row twice.
+    """
+    batch = Batch()
+    seen: set[tuple[str, str, int]] = set()
+    for key, member in entries:
+        try:
+            window = WindowMetrics.from_json(member)
+        except (ValidationError, ValueError):
+            batch.invalid.append((key, member))
+            continue
+        if window.key in seen:
+            batch.duplicates += 1
+            continue
+        seen.add(window.key)
+        batch.rows.append(staging_row(window))
+        batch.members_by_key.setdefault(key, []).append(member)
+    return batch

@@ -1,0 +1,38 @@
+"""The Redis side: find the windows sorted sets, read closed windows, delete exactly what was synced."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from contracts.redis_keys import RedisKeys
+from sync_service.closing import WindowKey, parse_window_key
+
+
+async def scan_window_keys(client: Redis, keys: RedisKeys) -> list[WindowKey]:
+    found: list[WindowKey] = []
+    async for name in client.scan_iter(match=keys.windows_pattern(), count=1000, _type="zset"):
+        key = parse_window_key(name, keys)
+        if key is not None:
+            found.append(key)
+    return sorted(found, key=lambda key: key.name)
+
+
+async def read_closed(
+    client: Redis, key: WindowKey, min_score: str, max_start_ms: int, limit: int
+) -> list[tuple[str, float]]:
+    """Up to `limit` (member, score) pairs with min_score <= score <= max_start_ms, oldest first."""
+    pairs: list[tuple[str, float]] = await client.zrangebyscore(
+        key.name, min_score, max_start_ms, start=0, num=limit, withscores=True
+    )
+    return pairs
+
+
+async def delete_members(client: Redis, key_name: str, members: list[str]) -> int:
+    """ZREM of the exact member strings: a member Flink rewrote since the read differs and stays."""
+    removed: int = await client.zrem(key_name, *members)
+    return removed
+
+
+async def oldest_closed_start_ms(client: Redis, key: WindowKey, max_start_ms: int) -> int | None:
+    pairs = await read_closed(client, key, "-inf", max_start_ms, 1)
+    return int(pairs[0][1]) if pairs else None
