@@ -1,0 +1,127 @@
+"""The live relay: one Redis pub/sub subscription per process, fanned out to every WebSocket client.
+
+The reader task never awaits a client: it puts each message into the client's bounded queue with
+`put_nowait`, and a client whose queue is full is dropped (its `dropped` event is set and its
+WebSocket handler closes it), so one slow or stalled client cannot delay the others or grow memory.
+If Redis goes away the reader retries with capped exponential backoff and resubscribes by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+FIRST_RETRY_S = 0.1
+POLL_TIMEOUT_S = 1.0
+
+
+@dataclass(eq=False)
+class LiveClient:
+    """One WebSocket subscriber: its filters, its bounded queue and whether the relay dropped it."""
+
+    event_type: str | None
+    window_size: str | None
+    queue: asyncio.Queue[str]
+    dropped: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def wants(self, event_type: object, window_size: object) -> bool:
+        return (self.event_type is None or self.event_type == event_type) and (
+            self.window_size is None or self.window_size == window_size
+        )
+
+
+class LiveRelay:
+    def __init__(
+        self, connect: Callable[[], aioredis.Redis], channel: str, queue_size: int, reconnect_max_s: float
+    ) -> None:
+        self.connect = connect
+        self.channel = channel
+        self.queue_size = queue_size
+        self.reconnect_max_s = reconnect_max_s
+        self.clients: set[LiveClient] = set()
+        self.subscribed = asyncio.Event()
+        self.dropped_total = 0
+        self.messages_total = 0
+        self._task: asyncio.Task[None] | None = None
+        self._subscribed_once = False
+
+    def register(self, event_type: str | None, window_size: str | None) -> LiveClient:
+        client = LiveClient(event_type, window_size, asyncio.Queue(maxsize=self.queue_size))
+        self.clients.add(client)
+        return client
+
+    def unregister(self, client: LiveClient) -> None:
+        self.clients.discard(client)
+
+    def fan_out(self, raw: str) -> None:
+        """Queue one pub/sub payload (a canonical WindowMetrics JSON) for every client that wants it."""
+        try:
+            message = json.loads(raw)
+            event_type, window_size = message["event_type"], message["window_size"]
+        except (ValueError, TypeError, KeyError):
+            log.warning("ignoring malformed update on %s: %r", self.channel, raw[:200])
+            return
+        self.messages_total += 1
+        for client in list(self.clients):
+            if not client.wants(event_type, window_size):
+                continue
+            try:
+                client.queue.put_nowait(raw)
+            except asyncio.QueueFull:
+                self.drop(client)
+
+    def drop(self, client: LiveClient) -> None:
+        self.clients.discard(client)
+        client.dropped.set()
+        self.dropped_total += 1
+        log.warning("dropped a WebSocket client that fell %d messages behind", self.queue_size)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name="live-relay")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def run(self) -> None:
+        delay = FIRST_RETRY_S
+        while True:
+            self._subscribed_once = False
+            try:
+                await self._listen()
+            except (RedisError, OSError) as error:
+                if self._subscribed_once:
+                    delay = FIRST_RETRY_S
+                log.warning("live relay lost Redis (%s); retrying in %.1fs", error, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.reconnect_max_s)
+
+    async def _listen(self) -> None:
+        client = self.connect()
+        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(self.channel)
+            self.subscribed.set()
+            self._subscribed_once = True
+            log.info("live relay subscribed to %s", self.channel)
+            while True:
+                message = await pubsub.get_message(timeout=POLL_TIMEOUT_S)
+                if message is not None and message["type"] == "message":
+                    self.fan_out(message["data"])
+        finally:
+            self.subscribed.clear()
+            with contextlib.suppress(RedisError, OSError):
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+            with contextlib.suppress(RedisError, OSError):
+                await client.aclose()

@@ -1,0 +1,125 @@
+"""Reading window results: the Redis layout of `contracts.redis_keys` and the PostgreSQL history table.
+
+Pure merging logic (`merge_newest_first`) is kept apart from the I/O so it can be tested on its own.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Iterable
+from datetime import datetime
+from typing import Any, cast
+
+import redis.asyncio as aioredis
+from pydantic import ValidationError
+
+from contracts.history import METRICS_TABLE, datetime_to_ms, ms_to_datetime
+from contracts.metrics import WindowMetrics
+from contracts.redis_keys import RedisKeys
+from contracts.windows import parse_duration_s
+
+log = logging.getLogger(__name__)
+
+# Open-ended history bounds, as timestamptz values asyncpg can encode.
+FAR_PAST_MS = 0
+FAR_FUTURE_MS = 253_402_300_799_000  # 9999-12-31T23:59:59Z
+
+
+def parse_members(members: Iterable[str]) -> list[WindowMetrics]:
+    """Sorted-set members -> windows; a malformed member is logged and skipped, not a 500."""
+    windows = []
+    for member in members:
+        try:
+            windows.append(WindowMetrics.from_json(member))
+        except (ValueError, ValidationError):
+            log.warning("skipping malformed window member %r", member[:200])
+    return windows
+
+
+def merge_newest_first(older: list[WindowMetrics], newer: list[WindowMetrics], limit: int) -> list[WindowMetrics]:
+    """Union by window_start, `newer` winning a tie (Redis holds the latest value), newest first."""
+    by_start = {window.window_start: window for window in older}
+    by_start.update((window.window_start, window) for window in newer)
+    return sorted(by_start.values(), key=lambda window: window.window_start, reverse=True)[:limit]
+
+
+class RealtimeStore:
+    """Window results in Redis."""
+
+    def __init__(self, client: aioredis.Redis, keys: RedisKeys) -> None:
+        self.client = client
+        self.keys = keys
+
+    async def newest(self, event_type: str, window_size: str, limit: int) -> list[WindowMetrics]:
+        members = await self.client.zrevrange(self.keys.windows(event_type, window_size), 0, limit - 1)
+        return parse_members(members)
+
+    async def closed_between(
+        self, event_type: str, window_size: str, start_ms: int, end_ms: int, now_ms: int, limit: int
+    ) -> list[WindowMetrics]:
+        """Windows with start_ms <= window_start < end_ms that have closed by now_ms, newest first."""
+        last_closed_start = now_ms - parse_duration_s(window_size) * 1000
+        upper = min(end_ms - 1, last_closed_start)  # both bounds inclusive in ZRANGEBYSCORE
+        if upper < start_ms:
+            return []
+        members = await self.client.zrevrangebyscore(
+            self.keys.windows(event_type, window_size), upper, start_ms, start=0, num=limit
+        )
+        return [window for window in parse_members(members) if window.window_end <= now_ms]
+
+    async def event_types(self) -> list[str]:
+        return sorted(await cast(Awaitable[set[str]], self.client.smembers(self.keys.event_types)))
+
+    async def window_sizes(self) -> list[str]:
+        members = await cast(Awaitable[set[str]], self.client.smembers(self.keys.window_sizes))
+        return sorted(members, key=parse_duration_s)
+
+    async def latest_per_series(self, event_type: str | None, window_size: str | None) -> list[WindowMetrics]:
+        """The newest window of every known (event_type, window_size), narrowed by the optional filters."""
+        event_types = [event_type] if event_type else await self.event_types()
+        window_sizes = [window_size] if window_size else await self.window_sizes()
+        pairs = [(name, size) for name in event_types for size in window_sizes]
+        if not pairs:
+            return []
+        async with self.client.pipeline(transaction=False) as pipe:
+            for name, size in pairs:
+                pipe.zrevrange(self.keys.windows(name, size), 0, 0)
+            replies: list[list[str]] = await pipe.execute()
+        return parse_members(member for reply in replies for member in reply)
+
+
+class HistoryStore:
+    """Synced window results in the PostgreSQL `metrics` table (an asyncpg pool on the right schema)."""
+
+    def __init__(self, pool: Any) -> None:
+        self.pool = pool
+
+    async def between(
+        self, event_type: str, window_size: str, start_ms: int, end_ms: int, limit: int
+    ) -> list[WindowMetrics]:
+        rows = await self.pool.fetch(
+            f"SELECT window_start, window_end, count, total_value, unique_users FROM {METRICS_TABLE} "
+            "WHERE event_type = $1 AND window_size = $2 AND window_start >= $3 AND window_start < $4 "
+            "ORDER BY window_start DESC LIMIT $5",
+            event_type,
+            window_size,
+            ms_to_datetime(start_ms),
+            ms_to_datetime(end_ms),
+            limit,
+        )
+        return [
+            WindowMetrics(
+                window_start=datetime_to_ms(row["window_start"]),
+                window_end=datetime_to_ms(row["window_end"]),
+                count=row["count"],
+                total_value=row["total_value"],
+                unique_users=row["unique_users"],
+                event_type=event_type,
+                window_size=window_size,
+            )
+            for row in rows
+        ]
+
+
+def to_ms(value: datetime | None, default_ms: int) -> int:
+    return default_ms if value is None else datetime_to_ms(value)
