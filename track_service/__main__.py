@@ -1,0 +1,36 @@
+"""`python -m track_service`: create the events topic if missing, then serve HTTP with uvicorn."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import uvicorn
+from confluent_kafka import KafkaException
+
+from contracts.settings import load_settings
+from track_service.admin import KafkaUnavailable, ensure_topic
+from track_service.app import create_app
+from track_service.settings import Settings
+
+
+def main() -> int:
+    settings = load_settings(Settings)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.track_create_topic:
+        # Done before serving so a missing Kafka is one clear line, not a startup traceback.
+        try:
+            ensure_topic(settings)
+        except (KafkaUnavailable, KafkaException) as error:
+            print(f"track_service: {error}", file=sys.stderr)
+            return 1
+    app = create_app(settings.model_copy(update={"track_create_topic": False}))
+    uvicorn.run(
+        app, host=settings.track_host, port=settings.track_port,
+        log_level=settings.log_level.lower(), access_log=False,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

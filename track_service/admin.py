@@ -1,0 +1,89 @@
+"""Create the events topic from settings if it is missing (the seed's admin.py), idempotently.
+
+    python -m track_service.admin
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+
+from contracts.settings import load_settings
+from track_service.settings import Settings
+
+log = logging.getLogger("track_service.admin")
+
+
+class KafkaUnavailable(RuntimeError):
+    """Kafka did not answer within the allowed time."""
+
+
+def wait_for_kafka(admin: AdminClient, bootstrap: str, timeout_s: float) -> None:
+    """Block until a broker answers a metadata request, with bounded backoff."""
+    deadline = time.monotonic() + timeout_s
+    delay = 0.5
+    while True:
+        try:
+            if admin.list_topics(timeout=min(5.0, max(0.5, deadline - time.monotonic()))).brokers:
+                return
+        except KafkaException as error:
+            reason = str(error.args[0]) if error.args else str(error)
+        else:
+            reason = "no broker in the metadata"
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise KafkaUnavailable(
+                f"Kafka at {bootstrap} did not answer within {timeout_s:.0f}s ({reason}): "
+                "start it (make dev) or fix KAFKA_BOOTSTRAP_SERVERS"
+            )
+        log.info("waiting for Kafka at %s (%s), retrying in %.1fs", bootstrap, reason, delay)
+        time.sleep(min(delay, remaining))
+        delay = min(delay * 2, 5.0)
+
+
+def ensure_topic(settings: Settings, timeout_s: float | None = None) -> bool:
+    """Create the events topic unless it exists; True when this call created it."""
+    timeout_s = settings.track_startup_timeout_s if timeout_s is None else timeout_s
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers, "log_level": 3})
+    wait_for_kafka(admin, settings.kafka_bootstrap_servers, timeout_s)
+    name = settings.kafka_events_topic
+    if name in admin.list_topics(timeout=10).topics:
+        return False
+    topic = NewTopic(
+        name,
+        num_partitions=settings.kafka_topic_partitions,
+        replication_factor=settings.kafka_topic_replication,
+    )
+    try:
+        admin.create_topics([topic], operation_timeout=30)[name].result(timeout=30)
+    except KafkaException as error:
+        # Another instance created it between our check and our request: that is success.
+        if error.args and error.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS:
+            return False
+        raise
+    log.info(
+        "created topic %s (%d partitions, replication %d)",
+        name, settings.kafka_topic_partitions, settings.kafka_topic_replication,
+    )
+    return True
+
+
+def main() -> int:
+    settings = load_settings(Settings)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        created = ensure_topic(settings)
+    except (KafkaUnavailable, KafkaException) as error:
+        print(f"track_service.admin: {error}", file=sys.stderr)
+        return 1
+    state = "created" if created else "already exists"
+    print(f"topic {settings.kafka_events_topic}: {state}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""Prometheus metrics of the ingestion service, one registry per app (so tests can run several)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+PROMETHEUS_PATH = "/internal/metrics"  # the seed's /metrics belongs to the insights API
+
+
+class TrackMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.accepted = Counter(
+            "track_events_accepted", "Events acknowledged by Kafka and answered 202.", ["endpoint"],
+            registry=self.registry,
+        )
+        self.rejected = Counter(
+            "track_events_rejected", "Requests or batch items refused, by reason.", ["reason"],
+            registry=self.registry,
+        )
+        self.duplicates = Counter(
+            "track_events_duplicate", "Retried event_ids acknowledged without publishing again.",
+            registry=self.registry,
+        )
+        self.produce_latency = Histogram(
+            "track_produce_latency_seconds", "From produce() to Kafka's ack (or failure), per request.",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
