@@ -118,3 +118,13 @@ class Event(BaseModel):
     @classmethod
     def from_kafka_value(cls, raw: bytes) -> Event:
         return cls.model_validate_json(raw)
+
+
+# A watermark heartbeat: a record in the events topic with a timestamp and no event_type.
+# The Flink job lets it advance event time (so windows close when traffic stops) and
+# never counts it as an event. See flink_service/heartbeat.py.
+HEARTBEAT_FIELD = "heartbeat"
+
+
+def heartbeat_value(timestamp_ms: int) -> bytes:
+    return json.dumps({HEARTBEAT_FIELD: True, "timestamp": timestamp_ms}, separators=(",", ":")).encode()

@@ -96,3 +96,11 @@ def load_settings(settings_class: type[SettingsT]) -> SettingsT:
     except ValidationError as error:
         print(describe_validation_error(error), file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def to_env(settings: BaseSettings) -> dict[str, str]:
+    """The env vars that reproduce `settings` in another process (field name upper-cased)."""
+    env = {}
+    for name, value in settings.model_dump().items():
+        env[name.upper()] = str(value).lower() if isinstance(value, bool) else str(value)
+    return env

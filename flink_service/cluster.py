@@ -82,6 +82,14 @@ class FlinkCluster:
         return subprocess.run(cmd, env={**os.environ, **(env or {})}, capture_output=True, text=True)
 
 
+def cli_error_summary(output: str, limit: int = 20) -> str:
+    """The telling lines of a failed `flink run`: Python errors and Java causes, not stack frames."""
+    markers = ("Error", "Exception", "Caused by", "Traceback", 'File "')
+    lines = [line for line in output.splitlines() if not line.lstrip().startswith("at ")]
+    telling = [line for line in lines if any(marker in line for marker in markers)]
+    return "\n".join(telling[:limit]) or output[-2000:]
+
+
 def parse_job_id(cli_output: str) -> str:
     """The id from the CLI's 'Job has been submitted with JobID <id>' line."""
     for line in cli_output.splitlines():

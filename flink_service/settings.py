@@ -18,3 +18,7 @@ class Settings(KafkaSettings, RedisSettings, WindowSettings):
     )
     redis_ttl_s: int = Field(default=3600, ge=0, description="Expiry of each window sorted set; 0 keeps them.")
     print_results: bool = Field(default=False, description="Also print every window result to stdout.")
+    max_future_s: int = Field(
+        default=300, ge=0, description="Events stamped further than this in the future are skipped as absurd."
+    )
+    heartbeat_interval_s: float = Field(default=5, gt=0, description="Seconds between watermark heartbeats.")

@@ -1,0 +1,78 @@
+"""The metrics job: events topic -> sliding windows per event_type -> Redis (+ pub/sub).
+
+Submitted with `python -m flink_service.submit` (which runs this file through `flink run`).
+All parameters come from the same env settings as every other service (flink_service/settings.py).
+"""
+
+from __future__ import annotations
+
+from pyflink.table import DataTypes, EnvironmentSettings, TableEnvironment
+from pyflink.table.udf import udf
+
+from contracts.settings import load_settings
+from flink_service import sql
+from flink_service.redis_writer import WRITER_RESULT_TYPE, RedisWindowWriter, SkippedRecordCounter
+from flink_service.settings import Settings
+
+
+def configure(env: TableEnvironment, settings: Settings) -> None:
+    config = env.get_config()
+    # Windows align to the epoch in UTC, as the contracts' window maths assumes.
+    config.set("table.local-time-zone", "UTC")
+    config.set("pipeline.name", settings.flink_job_name)
+    config.set("parallelism.default", str(settings.flink_parallelism))
+    config.set("execution.checkpointing.interval", f"{settings.flink_checkpoint_interval_s}s")
+    config.set("execution.checkpointing.mode", "EXACTLY_ONCE")
+    config.set("restart-strategy.type", "fixed-delay")
+    config.set("restart-strategy.fixed-delay.attempts", "2147483647")
+    config.set("restart-strategy.fixed-delay.delay", "2s")
+    # Idle partitions must not hold the watermark back (and with it every window).
+    config.set("table.exec.source.idle-timeout", f"{settings.source_idle_timeout_s}s")
+    # Process mode with short bundles: window results reach Redis within ~100 ms of firing.
+    config.set("python.execution-mode", "process")
+    config.set("python.fn-execution.bundle.time", "100")
+
+
+def build(env: TableEnvironment, settings: Settings) -> None:
+    """Declare sources, views and sinks and add the job's inserts to a statement set."""
+    writer = udf(
+        RedisWindowWriter(
+            settings.redis_url, settings.redis_key_prefix, settings.redis_ttl_s, settings.print_results
+        ),
+        result_type=WRITER_RESULT_TYPE,
+        deterministic=False,
+    )
+    skipped = udf(SkippedRecordCounter(), result_type=DataTypes.INT(), deterministic=False)
+    env.create_temporary_function("write_window", writer)
+    env.create_temporary_function("count_skipped", skipped)
+    env.execute_sql(
+        sql.source_ddl(
+            topic=settings.kafka_events_topic,
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            group_id=settings.kafka_consumer_group,
+            watermark_delay_s=settings.watermark_delay_s,
+            max_future_s=settings.max_future_s,
+        )
+    )
+    env.execute_sql(sql.parsed_view(settings.max_future_s))
+    env.execute_sql(sql.VALID_EVENTS_VIEW)
+    env.execute_sql("CREATE TEMPORARY TABLE windows_done (n INT) WITH ('connector' = 'blackhole')")
+    env.execute_sql("CREATE TEMPORARY TABLE skipped_done (n INT) WITH ('connector' = 'blackhole')")
+    statements = env.create_statement_set()
+    statements.add_insert_sql(
+        "INSERT INTO windows_done SELECT write_window(event_type, window_size, window_start, window_end, "
+        f"event_count, total_value, unique_users) FROM ({sql.windows_union(settings.windows)})"
+    )
+    statements.add_insert_sql(f"INSERT INTO skipped_done SELECT count_skipped(problem) FROM ({sql.INVALID_QUERY})")
+    statements.execute()
+
+
+def main() -> None:
+    settings = load_settings(Settings)
+    env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
+    configure(env, settings)
+    build(env, settings)
+
+
+if __name__ == "__main__":
+    main()

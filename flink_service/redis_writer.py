@@ -1,0 +1,106 @@
+"""The Python end of the job: writes each window result to Redis and counts skipped records.
+
+Both are Flink scalar functions whose side effect is the point; their results go to a blackhole
+sink. Writes are idempotent upserts (one Lua call per window), so a window replayed after a
+failure replaces its entry instead of adding a second one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pyflink.table import DataTypes
+from pyflink.table.udf import FunctionContext, ScalarFunction
+
+from contracts.metrics import WindowMetrics
+from contracts.redis_keys import UPSERT_WINDOW_LUA, RedisKeys
+
+_EPOCH = datetime(1970, 1, 1)
+
+
+def to_epoch_ms(window_time: datetime) -> int:
+    """Window bounds come as naive datetimes in the job's session time zone, which is UTC."""
+    return (window_time.replace(tzinfo=None) - _EPOCH) // timedelta(milliseconds=1)
+
+
+def window_metrics(
+    event_type: str, window_size: str, window_start: datetime, window_end: datetime,
+    count: int, total_value: float, unique_users: int,
+) -> WindowMetrics:
+    return WindowMetrics(
+        window_start=to_epoch_ms(window_start),
+        window_end=to_epoch_ms(window_end),
+        count=int(count),
+        total_value=float(total_value),
+        unique_users=int(unique_users),
+        event_type=event_type,
+        window_size=window_size,
+    )
+
+
+class RedisWindowWriter(ScalarFunction):  # type: ignore[misc]
+    def __init__(self, redis_url: str, key_prefix: str, ttl_s: int, print_results: bool) -> None:
+        self.redis_url = redis_url
+        self.keys = RedisKeys(key_prefix)
+        self.ttl_s = ttl_s
+        self.print_results = print_results
+        self._client: Any = None
+        self._upsert: Any = None
+        self._written: Any = None
+
+    def open(self, function_context: FunctionContext) -> None:
+        import redis
+
+        self._client = redis.Redis.from_url(self.redis_url, socket_timeout=10, health_check_interval=30)
+        self._upsert = self._client.register_script(UPSERT_WINDOW_LUA)
+        self._written = function_context.get_metric_group().counter("windows_written")
+
+    def eval(
+        self, event_type: str, window_size: str, window_start: datetime, window_end: datetime,
+        count: int, total_value: float, unique_users: int,
+    ) -> int:
+        metrics = window_metrics(
+            event_type, window_size, window_start, window_end, count, total_value, unique_users
+        )
+        member = metrics.to_json()
+        self._upsert(
+            keys=[self.keys.windows(event_type, window_size), self.keys.event_types, self.keys.window_sizes],
+            args=[metrics.window_start, member, event_type, window_size, self.ttl_s, self.keys.updates_channel],
+        )
+        self._written.inc()
+        if self.print_results:
+            print(member, flush=True)
+        return 1
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    def is_deterministic(self) -> bool:
+        return False
+
+
+class SkippedRecordCounter(ScalarFunction):  # type: ignore[misc]
+    """Counts records the job skips, per reason, as Flink metrics `skipped_records_<reason>`."""
+
+    def __init__(self) -> None:
+        self._group: Any = None
+        self._counters: dict[str, Any] = {}
+
+    def open(self, function_context: FunctionContext) -> None:
+        self._group = function_context.get_metric_group()
+        self._counters["total"] = self._group.counter("skipped_records")
+
+    def eval(self, problem: str) -> int:
+        if problem not in self._counters:
+            self._counters[problem] = self._group.counter(f"skipped_records_{problem}")
+        self._counters[problem].inc()
+        self._counters["total"].inc()
+        return 1
+
+    def is_deterministic(self) -> bool:
+        return False
+
+
+WRITER_RESULT_TYPE = DataTypes.INT()

@@ -1,0 +1,71 @@
+"""Submit the metrics job to the Flink cluster, unless a job of the same name already runs.
+
+    python -m flink_service.submit
+
+Waits (bounded) for the JobManager, then runs flink_service/job.py through `flink run -d` with
+this interpreter for the Python workers. Exit 0 when the job runs (newly or already), 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+import urllib.error
+from pathlib import Path
+
+from contracts.settings import load_settings
+from flink_service import job
+from flink_service.cluster import FlinkCluster, cli_error_summary, parse_job_id
+from flink_service.settings import Settings
+
+log = logging.getLogger("flink_service.submit")
+
+
+def wait_for_cluster(cluster: FlinkCluster, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    delay = 0.5
+    while True:
+        try:
+            cluster.jobs()
+            return
+        except (urllib.error.URLError, OSError) as error:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"Flink JobManager at {cluster.rest_url} did not answer: {error}") from None
+            log.info("waiting for the Flink JobManager at %s (%s)", cluster.rest_url, error)
+            time.sleep(delay)
+            delay = min(delay * 2, 5)
+
+
+def submit(settings: Settings, extra_env: dict[str, str] | None = None, timeout_s: float = 180) -> str:
+    """Return the id of the running job, submitting it first when none of that name runs."""
+    cluster = FlinkCluster(settings.flink_rest_url)
+    wait_for_cluster(cluster, timeout_s)
+    running = cluster.running_jobs(settings.flink_job_name)
+    if running:
+        log.info("job %r already running as %s: not submitting a second copy", settings.flink_job_name,
+                 running[0].job_id)
+        return running[0].job_id
+    log.info("submitting job %r to %s", settings.flink_job_name, settings.flink_rest_url)
+    done = cluster.run_python(Path(job.__file__), [], detached=True, env=extra_env)
+    if done.returncode != 0:
+        summary = cli_error_summary(done.stdout + "\n" + done.stderr)
+        raise SystemExit(f"flink run failed (exit {done.returncode}):\n{summary}")
+    job_id = parse_job_id(done.stdout)
+    state = cluster.wait_state(job_id, {"RUNNING", "FAILED", "FINISHED", "CANCELED"}, timeout_s)
+    if state != "RUNNING":
+        raise SystemExit(f"job {job_id} is {state}, not RUNNING: see the Flink UI at {settings.flink_rest_url}")
+    log.info("job %r running as %s (Flink UI: %s/#/job/running/%s)", settings.flink_job_name, job_id,
+             settings.flink_rest_url, job_id)
+    return job_id
+
+
+def main() -> int:
+    settings = load_settings(Settings)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    submit(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
