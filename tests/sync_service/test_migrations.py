@@ -1,0 +1,42 @@
+"""The history schema: migrations applied twice leave the schema unchanged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from contracts.history import apply_migrations
+from tests.conftest import Infra
+
+SCHEMA_SNAPSHOT_SQL = """
+SELECT 'column', table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable
+       || ' ' || coalesce(column_default, '')
+FROM information_schema.columns WHERE table_schema = $1
+UNION ALL
+SELECT 'index', indexdef FROM pg_indexes WHERE schemaname = $1
+UNION ALL
+SELECT 'constraint', conrelid::regclass::text || ' ' || pg_get_constraintdef(oid)
+FROM pg_constraint WHERE connamespace = $1::regnamespace
+ORDER BY 1, 2
+"""
+
+
+async def snapshot(conn: Any, schema: str) -> list[tuple[str, str]]:
+    return [tuple(row) for row in await conn.fetch(SCHEMA_SNAPSHOT_SQL, schema)]
+
+
+async def test_migrations_twice_leave_the_schema_unchanged(infra: Infra, pg_schema: str) -> None:
+    conn = await asyncpg.connect(infra.postgres_dsn)
+    try:
+        first = await apply_migrations(conn, pg_schema)
+        after_first = await snapshot(conn, pg_schema)
+        versions = await conn.fetch(f'SELECT version, applied_at FROM "{pg_schema}".schema_migrations')
+        second = await apply_migrations(conn, pg_schema)
+        assert first and first[0].startswith("0001_")
+        assert second == []
+        assert await snapshot(conn, pg_schema) == after_first
+        assert await conn.fetch(f'SELECT version, applied_at FROM "{pg_schema}".schema_migrations') == versions
+        assert any("PRIMARY KEY (event_type, window_size, window_start)" in item for _, item in after_first)
+    finally:
+        await conn.close()

@@ -1,0 +1,118 @@
+"""One worker in-process against the real Redis and PostgreSQL: what a cycle writes, deletes and keeps."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+import redis
+
+from contracts.redis_keys import RedisKeys
+from sync_service.settings import Settings
+from sync_service.worker import SyncWorker
+from tests.conftest import Infra
+from tests.sync_service.conftest import (
+    PAST_MS,
+    assert_synced_exactly_once,
+    closed_windows,
+    make_window,
+    open_windows,
+    read_rows,
+    redis_windows,
+    upsert_windows,
+)
+
+
+@pytest.fixture
+async def worker(sync_settings: Settings) -> AsyncIterator[SyncWorker]:
+    sync_worker = SyncWorker(sync_settings)
+    yield sync_worker
+    await sync_worker.close()
+
+
+async def test_cycle_syncs_closed_windows_in_batches_and_keeps_open_ones(
+    worker: SyncWorker, infra: Infra, pg_schema: str, redis_client: redis.Redis, redis_keys: RedisKeys
+) -> None:
+    closed = closed_windows(10)
+    still_open = open_windows()
+    upsert_windows(redis_client, redis_keys, closed + still_open)
+
+    report = await worker.run_cycle()
+
+    assert (report.keys, report.synced, report.stale, report.invalid) == (4, 40, 0, 0)
+    assert report.batches == 6  # 40 windows in batches of 7
+    assert_synced_exactly_once(await read_rows(infra.postgres_dsn, pg_schema), closed)
+    assert redis_windows(redis_client, redis_keys) == {w.to_json() for w in still_open}
+    assert worker.metrics.rows_synced._value.get() == 40
+
+    again = await worker.run_cycle()
+    assert (again.synced, again.read) == (0, 0)
+    assert_synced_exactly_once(await read_rows(infra.postgres_dsn, pg_schema), closed)
+
+
+async def test_window_rewritten_after_its_sync_replaces_the_row(
+    worker: SyncWorker, infra: Infra, pg_schema: str, redis_client: redis.Redis, redis_keys: RedisKeys
+) -> None:
+    closed = closed_windows(2)
+    upsert_windows(redis_client, redis_keys, closed)
+    await worker.run_cycle()
+    late = make_window("click", "30s", PAST_MS, seed=500)
+    upsert_windows(redis_client, redis_keys, [late])
+
+    assert (await worker.run_cycle()).synced == 1
+
+    expected = [late if w.key == late.key else w for w in closed]
+    assert_synced_exactly_once(await read_rows(infra.postgres_dsn, pg_schema), expected)
+    assert redis_windows(redis_client, redis_keys) == set()
+
+
+@pytest.mark.parametrize("point", ["after_read", "mid_batch", "after_commit", "mid_delete"])
+async def test_entry_rewritten_between_read_and_delete_is_neither_lost_nor_stale(
+    point: str, sync_settings: Settings, infra: Infra, pg_schema: str, redis_client: redis.Redis,
+    redis_keys: RedisKeys,
+) -> None:
+    # 3 windows per key, batches of 7: the first batch holds click:30s x3, click:5m x3, view:30s x1,
+    # so the target (in the second key) is read in batch 1 and, at mid_delete, not yet deleted.
+    closed = closed_windows(3)
+    upsert_windows(redis_client, redis_keys, closed)
+    target = make_window("click", "5m", PAST_MS, seed=777)
+    rewritten = False
+
+    async def rewrite_once(reached: str) -> None:
+        nonlocal rewritten
+        if reached == point and not rewritten:
+            rewritten = True
+            upsert_windows(redis_client, redis_keys, [target])
+
+    worker = SyncWorker(sync_settings, hook=rewrite_once)
+    try:
+        first = await worker.run_cycle()
+        assert rewritten
+        assert (first.synced, first.stale) == (11, 1)
+        # PostgreSQL holds the value read; Redis still holds the rewrite, for the next cycle.
+        old = next(w for w in closed if w.key == target.key)
+        assert old in await read_rows(infra.postgres_dsn, pg_schema)
+        assert redis_windows(redis_client, redis_keys) == {target.to_json()}
+
+        second = await worker.run_cycle()
+        assert (second.synced, second.stale) == (1, 0)
+    finally:
+        await worker.close()
+    expected = [target if w.key == target.key else w for w in closed]
+    assert_synced_exactly_once(await read_rows(infra.postgres_dsn, pg_schema), expected)
+    assert redis_windows(redis_client, redis_keys) == set()
+
+
+async def test_invalid_member_stays_in_redis_and_does_not_block_the_rest(
+    worker: SyncWorker, infra: Infra, pg_schema: str, redis_client: redis.Redis, redis_keys: RedisKeys
+) -> None:
+    closed = closed_windows(2)
+    upsert_windows(redis_client, redis_keys, closed)
+    redis_client.zadd(redis_keys.windows("click", "30s"), {"not a window": PAST_MS - 10_000})
+
+    report = await worker.run_cycle()
+
+    assert (report.synced, report.invalid) == (8, 1)
+    assert report.lag_s > 0  # the invalid member is the oldest closed entry left
+    assert_synced_exactly_once(await read_rows(infra.postgres_dsn, pg_schema), closed)
+    assert redis_windows(redis_client, redis_keys) == {"not a window"}
