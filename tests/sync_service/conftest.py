@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import pytest
@@ -77,7 +77,7 @@ def redis_windows(client: redis.Redis, keys: RedisKeys) -> set[str]:
     """Every member of every windows sorted set under the prefix."""
     members: set[str] = set()
     for name in client.scan_iter(match=keys.windows_pattern(), count=1000):
-        members.update(client.zrange(name, 0, -1))
+        members.update(cast(list[str], client.zrange(name, 0, -1)))
     return members
 
 
@@ -140,7 +140,8 @@ def sync_env(infra: Infra, redis_keys: RedisKeys, pg_schema: str) -> dict[str, s
 
 @pytest.fixture
 def sync_settings(sync_env: dict[str, str]) -> Settings:
-    return Settings(**{name.lower(): value for name, value in sync_env.items()})
+    values: dict[str, Any] = {name.lower(): value for name, value in sync_env.items()}
+    return Settings(**values)
 
 
 @dataclass
