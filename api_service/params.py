@@ -15,24 +15,36 @@ WINDOW_SIZE_PATTERN = r"^[1-9][0-9]{0,5}[smh]$"
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
 
+
+def example(value: object) -> dict[str, Any]:
+    """An OpenAPI parameter example, as Swagger UI shows it."""
+    return {"example": {"summary": str(value), "value": value}}
+
+
 EventType = Annotated[
     str,
     Query(
         pattern=EVENT_TYPE_PATTERN,
         description="Event type, a short slug such as `click`. Unknown types give an empty `entries` list.",
-        examples=["click"],
+        openapi_examples=example("click"),
     ),
 ]
 WindowSize = Annotated[
     str,
-    Query(pattern=WINDOW_SIZE_PATTERN, description="Window length label, e.g. `30s`, `5m`, `1h`.", examples=["30s"]),
+    Query(
+        pattern=WINDOW_SIZE_PATTERN,
+        description="Window length label, e.g. `30s`, `5m`, `1h`.",
+        openapi_examples=example("30s"),
+    ),
 ]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Most windows returned, newest first.", examples=[10])]
+Limit = Annotated[
+    int, Query(ge=1, le=MAX_LIMIT, description="Most windows returned, newest first.", openapi_examples=example(10))
+]
 Timestamp = Annotated[
     datetime | None,
     Query(
         description="ISO 8601 time, e.g. `2024-06-26T09:00:00Z` (UTC when no offset is given).",
-        examples=["2024-06-26T09:00:00Z"],
+        openapi_examples=example("2024-06-26T09:00:00Z"),
     ),
 ]
 

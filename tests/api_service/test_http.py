@@ -1,0 +1,193 @@
+"""The HTTP endpoints against real Redis and PostgreSQL, with data each test writes itself."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+import redis
+
+from contracts.events import now_ms
+from contracts.windows import parse_duration_s
+from tests.api_service.conftest import ApiServer, free_port, insert_history, upsert_windows, window
+from tests.conftest import Infra
+
+HOUR_MS = 3_600_000
+# Whole minutes well in the past: every window there has closed.
+BASE_MS = (now_ms() - 2 * HOUR_MS) // 60_000 * 60_000
+
+
+def starts(body: dict[str, object]) -> list[int]:
+    entries = body["entries"]
+    assert isinstance(entries, list)
+    return [entry["window_start"] for entry in entries]
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/metrics/realtime"])
+def test_newest_windows_first_in_the_seed_shape(
+    api: ApiServer, redis_client: redis.Redis, event_type: str, path: str
+) -> None:
+    windows = [window(event_type, BASE_MS + k * 10_000, count=k + 1) for k in range(5)]
+    upsert_windows(redis_client, api.keys, windows)
+    upsert_windows(redis_client, api.keys, [window(event_type, BASE_MS, count=1, size_s=60)])  # another size
+
+    response = api.get(path, event_type=event_type, window_size="30s", limit=3)
+
+    assert response.status_code == 200
+    newest = windows[4]
+    assert response.json() == {
+        "event_type": event_type,
+        "window_size": "30s",
+        "entries": [w.to_entry() for w in reversed(windows[2:])],
+    }
+    assert list(response.json()["entries"][0]) == ["window_start", "count", "total_value", "unique_users"]
+    assert response.json()["entries"][0]["count"] == newest.count
+
+
+def test_window_size_defaults_to_30s_and_a_rewritten_window_is_not_duplicated(
+    api: ApiServer, redis_client: redis.Redis, event_type: str
+) -> None:
+    upsert_windows(redis_client, api.keys, [window(event_type, BASE_MS, count=1)])
+    upsert_windows(redis_client, api.keys, [window(event_type, BASE_MS, count=9)])
+
+    body = api.get("/metrics/realtime", event_type=event_type).json()
+
+    assert body["window_size"] == "30s"
+    assert [(e["window_start"], e["count"]) for e in body["entries"]] == [(BASE_MS, 9)]
+
+
+def test_unknown_event_type_gets_empty_entries(api: ApiServer) -> None:
+    for path in ("/metrics", "/metrics/realtime", "/metrics/history"):
+        response = api.get(path, event_type="never-seen-type", window_size="5m")
+        assert response.status_code == 200, path
+        assert response.json() == {"event_type": "never-seen-type", "window_size": "5m", "entries": []}
+
+
+def test_history_merges_postgres_with_closed_unsynced_redis_windows(
+    api: ApiServer, infra: Infra, redis_client: redis.Redis, event_type: str
+) -> None:
+    synced = [window(event_type, BASE_MS + k * 10_000, count=10 + k) for k in range(4)]
+    insert_history(infra.postgres_dsn, api.schema, synced)
+    # Redis holds a newer value of the last synced window, two closed unsynced ones and one still open.
+    rewritten = window(event_type, synced[3].window_start, count=99)
+    unsynced = [window(event_type, BASE_MS + k * 10_000, count=20 + k) for k in (4, 5)]
+    open_start = now_ms() // 10_000 * 10_000
+    upsert_windows(redis_client, api.keys, [rewritten, *unsynced, window(event_type, open_start, count=7)])
+
+    body = api.get("/metrics/history", event_type=event_type, window_size="30s").json()
+
+    expected = [*reversed(unsynced), rewritten, *reversed(synced[:3])]
+    assert body["entries"] == [w.to_entry() for w in expected]
+
+
+def test_history_time_range_and_limit(api: ApiServer, infra: Infra, redis_client: redis.Redis, event_type: str) -> None:
+    synced = [window(event_type, BASE_MS + k * 10_000) for k in range(6)]
+    insert_history(infra.postgres_dsn, api.schema, synced[:3])
+    upsert_windows(redis_client, api.keys, synced[3:])
+
+    def iso(ms: int) -> str:
+        return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000)) + f".{ms % 1000:03d}Z"
+
+    in_range = api.get(
+        "/metrics/history",
+        event_type=event_type,
+        start_time=iso(synced[1].window_start),
+        end_time=iso(synced[5].window_start),  # exclusive
+    ).json()
+    assert starts(in_range) == [w.window_start for w in reversed(synced[1:5])]
+
+    limited = api.get("/metrics/history", event_type=event_type, limit=2).json()
+    assert starts(limited) == [synced[5].window_start, synced[4].window_start]
+
+    offset = api.get(
+        "/metrics/history", event_type=event_type, start_time=iso(synced[4].window_start)[:-1] + "+00:00"
+    ).json()
+    assert starts(offset) == [synced[5].window_start, synced[4].window_start]
+
+
+def test_listing_endpoints(api: ApiServer, redis_client: redis.Redis, event_type: str) -> None:
+    upsert_windows(redis_client, api.keys, [window(event_type, BASE_MS, size_s=300), window(event_type, BASE_MS)])
+
+    event_types = api.get("/metrics/event-types").json()["event_types"]
+    window_sizes = api.get("/metrics/window-sizes").json()["window_sizes"]
+
+    assert event_type in event_types and event_types == sorted(event_types)
+    assert {"30s", "5m"} <= set(window_sizes)
+    assert window_sizes == sorted(window_sizes, key=parse_duration_s)
+
+
+def test_health_reports_both_stores_and_the_relay(api: ApiServer) -> None:
+    response = api.get("/health")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["status"], body["redis"], body["postgres"], body["live_relay"]) == ("ok", True, True, "subscribed")
+
+
+def test_health_is_503_while_postgres_does_not_answer(start_api: Callable[..., ApiServer]) -> None:
+    server = start_api(wait_healthy=False, POSTGRES_PORT=str(free_port()))
+
+    response = server.get("/health")
+
+    assert response.status_code == 503
+    assert (response.json()["postgres"], response.json()["redis"]) == (False, True)
+    history = server.get("/metrics/history", event_type="click")
+    assert history.status_code == 503 and "PostgreSQL" in history.json()["detail"]
+
+
+def test_openapi_documents_the_endpoints_with_examples(api: ApiServer) -> None:
+    spec = api.get("/openapi.json").json()
+
+    for path in ("/metrics", "/metrics/realtime", "/metrics/history", "/metrics/event-types", "/health"):
+        assert path in spec["paths"], path
+    params = {p["name"]: p for p in spec["paths"]["/metrics/history"]["get"]["parameters"]}
+    assert set(params) == {"event_type", "window_size", "start_time", "end_time", "limit"}
+    assert params["start_time"]["examples"]["example"]["value"] == "2024-06-26T09:00:00Z"
+    assert all(param["examples"] and param["description"] for param in params.values())
+    schema = spec["components"]["schemas"]["MetricsResponseModel"]
+    assert schema["examples"][0]["entries"][0]["window_start"] == 1719392400000
+    assert api.get("/docs").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "bad"),
+    [
+        ("/metrics", {}, "event_type"),
+        ("/metrics", {"event_type": "Click!"}, "event_type"),
+        ("/metrics", {"event_type": "x" * 65}, "event_type"),
+        ("/metrics/realtime", {"event_type": "click", "window_size": "30"}, "window_size"),
+        ("/metrics/realtime", {"event_type": "click", "window_size": "0s"}, "window_size"),
+        ("/metrics/realtime", {"event_type": "click", "window_size": "30 s"}, "window_size"),
+        ("/metrics/realtime", {"event_type": "click", "limit": "0"}, "limit"),
+        ("/metrics/realtime", {"event_type": "click", "limit": "1001"}, "limit"),
+        ("/metrics/realtime", {"event_type": "click", "limit": "ten"}, "limit"),
+        ("/metrics/history", {"event_type": "click", "start_time": "yesterday"}, "start_time"),
+        ("/metrics/history", {"event_type": "click", "end_time": "2024-13-01T00:00:00Z"}, "end_time"),
+        (
+            "/metrics/history",
+            {"event_type": "click", "start_time": "2024-06-26T10:00:00Z", "end_time": "2024-06-26T09:00:00Z"},
+            "end_time",
+        ),
+        ("/metrics/history", {"event_type": "click", "limit": "-5"}, "limit"),
+    ],
+)
+def test_bad_parameters_get_422_naming_the_parameter(
+    api: ApiServer, path: str, params: dict[str, str], bad: str
+) -> None:
+    response = api.get(path, **params)
+
+    assert response.status_code == 422
+    body = response.json()
+    assert [item["loc"] for item in body["detail"]] == [["query", bad]]
+    assert body["message"].startswith(f"invalid parameter {bad}: ")
+
+
+def test_root_redirects_to_the_dashboard(api: ApiServer) -> None:
+    response = httpx.get(api.base_url + "/", follow_redirects=False, timeout=5)
+
+    assert response.status_code in (302, 307)
+    assert response.headers["location"] == "/static/index.html"
+    page = httpx.get(api.base_url + "/static/index.html", timeout=5)
+    assert page.status_code == 200 and '<div id="app"' in page.text
