@@ -4,12 +4,15 @@
     python container_health.py flink-jobmanager URL  the JobManager's REST API answers /overview
     python container_health.py flink-taskmanager URL this container's TaskManager is registered
                                                      with the JobManager at URL
+    python container_health.py kafka-topic HOST:PORT/TOPIC  the broker answers and TOPIC exists
+                                                     (needs confluent-kafka: the service image)
 
 Exit 0 healthy, 1 not (with one line saying why, shown by `docker inspect`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import sys
@@ -55,11 +58,9 @@ def registered_taskmanager(taskmanagers: dict[str, Any], addresses: Iterable[str
 def own_addresses() -> set[str]:
     hostname = socket.gethostname()
     addresses = {hostname}
-    try:
-        addresses.update(info[4][0] for info in socket.getaddrinfo(hostname, None, socket.AF_INET))
-    except OSError:
-        pass
-    return {str(address) for address in addresses}
+    with contextlib.suppress(OSError):
+        addresses.update(str(info[4][0]) for info in socket.getaddrinfo(hostname, None, socket.AF_INET))
+    return addresses
 
 
 def check_taskmanager(rest_url: str) -> str:
@@ -71,7 +72,21 @@ def check_taskmanager(rest_url: str) -> str:
     return f"TaskManager {found} registered"
 
 
-CHECKS = {"http": check_http, "flink-jobmanager": check_jobmanager, "flink-taskmanager": check_taskmanager}
+def check_kafka_topic(target: str) -> str:
+    bootstrap, _, topic = target.partition("/")
+    if not topic:
+        raise ValueError(f"want HOST:PORT/TOPIC, got {target!r}")
+    from confluent_kafka import Producer
+
+    metadata = Producer({"bootstrap.servers": bootstrap}).list_topics(topic, timeout=TIMEOUT_S)
+    found = metadata.topics.get(topic)
+    if found is None or found.error is not None:
+        raise RuntimeError(f"topic {topic!r} not available on {bootstrap}: {found.error if found else 'missing'}")
+    return f"topic {topic!r} has {len(found.partitions)} partitions on {bootstrap}"
+
+
+CHECKS = {"http": check_http, "flink-jobmanager": check_jobmanager, "flink-taskmanager": check_taskmanager,
+          "kafka-topic": check_kafka_topic}
 
 
 def main(argv: list[str]) -> int:
