@@ -119,6 +119,9 @@ class LiveRelay:
                 message = await pubsub.get_message(timeout=POLL_TIMEOUT_S)
                 if message is not None and message["type"] == "message":
                     self.fan_out(message["data"])
+                    # A burst can be parsed from one socket read without awaiting anything: yield so the
+                    # client senders drain their queues between messages instead of after the burst.
+                    await asyncio.sleep(0)
         finally:
             self.subscribed.clear()
             with contextlib.suppress(RedisError, OSError):
