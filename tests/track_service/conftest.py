@@ -1,0 +1,117 @@
+"""Fixtures of the ingestion tests: the service on a free port against a unique topic, Kafka readers."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import uvicorn
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
+
+from tests.conftest import Infra, unique_name, wait_until
+from track_service.app import create_app
+from track_service.settings import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def service_settings(bootstrap: str, topic: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "kafka_bootstrap_servers": bootstrap,
+        "kafka_events_topic": topic,
+        "kafka_topic_partitions": 3,
+        "track_delivery_timeout_ms": 5000,
+        "track_api_keys": "",
+        **overrides,
+    }
+    return Settings(**values)
+
+
+class RunningService:
+    """create_app() served by uvicorn in a thread, like `python -m track_service` minus the process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name=f"track-{self.port}", daemon=True)
+
+    def start(self) -> RunningService:
+        self.thread.start()
+        wait_until(lambda: self.server.started or not self.thread.is_alive(), 60, "track_service to start")
+        if not self.server.started:
+            pytest.fail("track_service did not start (see the log above)")
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(30)
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Settings], RunningService]]:
+    """Start services (stopped after the test): `serve(settings)` -> RunningService."""
+    running: list[RunningService] = []
+
+    def start(settings: Settings) -> RunningService:
+        service = RunningService(settings).start()
+        running.append(service)
+        return service
+
+    yield start
+    for service in running:
+        service.stop()
+
+
+@pytest.fixture
+def events_topic(make_topic: Callable[..., str]) -> str:
+    return make_topic(partitions=3)
+
+
+@pytest.fixture
+def service(infra: Infra, events_topic: str, serve: Callable[[Settings], RunningService]) -> RunningService:
+    return serve(service_settings(infra.kafka_bootstrap, events_topic))
+
+
+def end_offsets(bootstrap: str, topic: str, partitions: int = 3) -> int:
+    """Total records ever written to the topic (sum of high watermarks)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": unique_name("group"), "log_level": 3})
+    try:
+        return sum(
+            consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[1]
+            for partition in range(partitions)
+        )
+    finally:
+        consumer.close()
+
+
+def read_topic(bootstrap: str, topic: str, partitions: int = 3, timeout_s: float = 30) -> list[Message]:
+    """Every record in the topic now, from the beginning of each partition."""
+    expected = end_offsets(bootstrap, topic, partitions)
+    consumer = Consumer({
+        "bootstrap.servers": bootstrap, "group.id": unique_name("group"), "enable.auto.commit": False,
+        "log_level": 3,
+    })
+    consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING) for partition in range(partitions)])
+    records: list[Message] = []
+    try:
+        def caught_up() -> bool:
+            for message in consumer.consume(500, timeout=0.5):
+                if message.error() is None:
+                    records.append(message)
+            return len(records) >= expected
+
+        wait_until(caught_up, timeout_s, f"{expected} records in {topic}", interval_s=0)
+    finally:
+        consumer.close()
+    return records
