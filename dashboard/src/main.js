@@ -129,9 +129,10 @@ function durationMs(label) {
   return match ? Number(match[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[match[2]] : 0;
 }
 
+// Every socket message goes to the feed (the snapshot on connect first); the store keeps one per window.
 function onMessage(message) {
   if (message.window_size !== windowSize) return;
-  if (!store.upsert(message)) return;
+  store.upsert(message);
   addFeedItem(message);
   renderAll(message.event_type);
 }

@@ -11,20 +11,18 @@ export class WindowStore {
     return [...this.byType.keys()].sort();
   }
 
-  /** Insert or replace one window (seed message format); returns true when it is new or changed. */
+  /** Insert or replace one window (seed message format). */
   upsert(message) {
     let windows = this.byType.get(message.event_type);
     if (!windows) {
       windows = new Map();
       this.byType.set(message.event_type, windows);
     }
-    const previous = windows.get(message.window_start);
     windows.set(message.window_start, message);
     if (windows.size > MAX_WINDOWS_PER_TYPE) {
       const oldest = Math.min(...windows.keys());
       windows.delete(oldest);
     }
-    return !previous || previous.count !== message.count || previous.total_value !== message.total_value;
   }
 
   latest(eventType) {

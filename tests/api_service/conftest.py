@@ -126,8 +126,8 @@ def start_api(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     servers: list[ApiServer] = []
     schemas: list[str] = []
 
-    def start(wait_healthy: bool = True, **env_overrides: str) -> ApiServer:
-        port = free_port()
+    def start(wait_healthy: bool = True, port: int | None = None, **env_overrides: str) -> ApiServer:
+        port = port or free_port()
         keys = RedisKeys(prefix=unique_name("api"))
         schema = unique_name("api").replace("-", "_")
         schemas.append(schema)
