@@ -8,7 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -158,6 +158,13 @@ class WorkerProcess:
     def wait_exit(self, timeout_s: float) -> int:
         wait_until(lambda: self.proc.poll() is not None, timeout_s, "the worker to exit")
         return self.proc.returncode
+
+    def wait_for(self, condition: Callable[[], Any], timeout_s: float, what: str) -> None:
+        """`wait_until`, failing with the tail of the worker's log."""
+        try:
+            wait_until(condition, timeout_s, what)
+        except pytest.fail.Exception:
+            pytest.fail(f"timed out after {timeout_s:.0f}s waiting for {what}; worker log:\n{self.log[-4000:]}")
 
     def terminate(self, timeout_s: float = 20) -> int:
         self.proc.send_signal(signal.SIGTERM)
