@@ -60,5 +60,7 @@ class Settings(KafkaSettings):
             # The bound on how long a request waits for the ack: the event is failed (503) after it.
             "message.timeout.ms": self.track_delivery_timeout_ms,
             "compression.type": "lz4",
+            # Reconnect within a second or two of Kafka coming back instead of librdkafka's 10 s.
+            "reconnect.backoff.max.ms": 2000,
             "log_level": 3,
         }
