@@ -17,14 +17,19 @@ async def scan_window_keys(client: Redis, keys: RedisKeys) -> list[WindowKey]:
     return sorted(found, key=lambda key: key.name)
 
 
-async def read_closed(
-    client: Redis, key: WindowKey, min_score: str, max_start_ms: int, limit: int
-) -> list[tuple[str, float]]:
-    """Up to `limit` (member, score) pairs with min_score <= score <= max_start_ms, oldest first."""
-    pairs: list[tuple[str, float]] = await client.zrangebyscore(
-        key.name, min_score, max_start_ms, start=0, num=limit, withscores=True
-    )
-    return pairs
+async def read_closed(client: Redis, key: WindowKey, min_score: str, max_start_ms: int, limit: int) -> list[str]:
+    """Up to `limit` members with min_score <= score <= max_start_ms, oldest first.
+
+    Without WITHSCORES: parsing the scores doubles the reply and costs redis-py's pure-Python
+    parser about as much as the rest of a batch (see docs/benchmarks/sync.md).
+    """
+    members: list[str] = await client.zrangebyscore(key.name, min_score, max_start_ms, start=0, num=limit)
+    return members
+
+
+async def member_score(client: Redis, key_name: str, member: str) -> int | None:
+    score: float | None = await client.zscore(key_name, member)
+    return None if score is None else int(score)
 
 
 async def delete_members(client: Redis, key_name: str, members: list[str]) -> int:
@@ -34,5 +39,5 @@ async def delete_members(client: Redis, key_name: str, members: list[str]) -> in
 
 
 async def oldest_closed_start_ms(client: Redis, key: WindowKey, max_start_ms: int) -> int | None:
-    pairs = await read_closed(client, key, "-inf", max_start_ms, 1)
-    return int(pairs[0][1]) if pairs else None
+    members = await read_closed(client, key, "-inf", max_start_ms, 1)
+    return await member_score(client, key.name, members[0]) if members else None

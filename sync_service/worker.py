@@ -23,7 +23,13 @@ from sync_service.closing import Batch, WindowKey, plan_batch
 from sync_service.crash_points import PointHook, crash_hook
 from sync_service.postgres_store import MetricsStore
 from sync_service.prometheus_metrics import SyncMetrics
-from sync_service.redis_source import delete_members, oldest_closed_start_ms, read_closed, scan_window_keys
+from sync_service.redis_source import (
+    delete_members,
+    member_score,
+    oldest_closed_start_ms,
+    read_closed,
+    scan_window_keys,
+)
 from sync_service.settings import Settings
 
 log = logging.getLogger("sync_service")
@@ -142,14 +148,16 @@ class SyncWorker:
             room = self.settings.sync_batch_size - len(entries)
             if room == 0:
                 break
-            pairs = await read_closed(
+            members = await read_closed(
                 self.redis, key, pending[key], key.last_closed_start_ms(now, self.grace_ms), room
             )
-            entries.extend((key.name, member) for member, _ in pairs)
-            if len(pairs) < room:
+            entries.extend((key.name, member) for member in members)
+            last_score = await member_score(self.redis, key.name, members[-1]) if len(members) == room else None
+            if last_score is None:
+                # Drained (or the last member just changed): the rest waits for the next cycle.
                 del pending[key]
             else:
-                pending[key] = f"({int(pairs[-1][1])}"
+                pending[key] = f"({last_score}"
         return entries
 
     async def _sync_batch(self, batch: Batch, report: CycleReport) -> None:
