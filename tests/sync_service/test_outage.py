@@ -150,3 +150,17 @@ def test_redis_down_for_a_while_then_back(
     assert_synced_exactly_once(fetch_rows(infra.postgres_dsn, pg_schema), before + after)
     assert worker.terminate() == 0, worker.log
     client.close()
+
+
+@pytest.mark.parametrize(
+    ("variable", "expected"),
+    [("REDIS_PASSWORD", "Redis rejected the login"), ("POSTGRES_PASSWORD", "PostgreSQL rejected the login")],
+)
+def test_wrong_password_stops_at_once_instead_of_retrying(
+    variable: str, expected: str, sync_env: dict[str, str],
+    start_worker: Callable[[dict[str, str]], WorkerProcess],
+) -> None:
+    worker = start_worker({**sync_env, variable: "wrong-password"})
+    assert worker.wait_exit(20) == 1, worker.log
+    assert f"cannot sync: {expected}" in worker.log
+    assert "retrying" not in worker.log
