@@ -97,13 +97,20 @@ class EventPublisher:
         outcome = _Outcome(len(events), loop, future)
         if self.fatal_error is not None:
             return [f"producer failed: {self.fatal_error}"] * len(events)
+        produce = self._producer.produce
         for index, event in enumerate(events):
-            error = await self._enqueue(event, partial(outcome.delivered, index))
+            on_delivery = partial(outcome.delivered, index)
+            try:  # the common case, kept free of awaits
+                produce(self.topic, event.to_kafka_value(), key=event.user_id, on_delivery=on_delivery)
+                continue
+            except (BufferError, KafkaException):
+                pass
+            error = await self._enqueue_patiently(event, on_delivery)
             if error is not None:
                 outcome.settle(index, error)
         return await future
 
-    async def _enqueue(self, event: Event, on_delivery: partial[None]) -> str | None:
+    async def _enqueue_patiently(self, event: Event, on_delivery: partial[None]) -> str | None:
         value = event.to_kafka_value()
         deadline = time.monotonic() + self._delivery_timeout_s
         while True:

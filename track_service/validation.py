@@ -43,6 +43,13 @@ def _reject_constant(name: str) -> float:
     raise _NonFiniteNumber(name)
 
 
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):  # e.g. 1e999 overflows to infinity
+        raise _NonFiniteNumber(f"{text[:20]} (out of range)")
+    return number
+
+
 def parse_json_body(raw: bytes, max_depth: int) -> Any:
     """Strict JSON: UTF-8 only, no NaN/Infinity (nor numbers overflowing to infinity), bounded nesting."""
     try:
@@ -54,7 +61,7 @@ def parse_json_body(raw: bytes, max_depth: int) -> Any:
     if not text.strip():
         raise RequestRejected(400, "invalid_json", "body is empty: send a JSON object")
     try:
-        document = json.loads(text, parse_constant=_reject_constant)
+        document = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except _NonFiniteNumber as error:
         raise RequestRejected(
             400, "non_finite_number", f"{error} is not allowed: JSON numbers must be finite"
@@ -67,35 +74,25 @@ def parse_json_body(raw: bytes, max_depth: int) -> Any:
         raise RequestRejected(400, "too_deep", f"JSON nested deeper than {max_depth} levels") from None
     except ValueError as error:  # e.g. an integer with more digits than Python converts
         raise RequestRejected(400, "invalid_json", f"malformed JSON: {error}") from None
-    check_json_tree(document, max_depth)
+    if type(document) is dict or type(document) is list:
+        check_json_tree(document, max_depth)
     return document
 
 
 def check_json_tree(document: Any, max_depth: int) -> None:
-    """Reject nesting deeper than `max_depth` and floats that overflowed to infinity (e.g. 1e999)."""
-    # Only containers and floats are visited; a node's path is rebuilt only for the error message.
+    """Reject nesting deeper than `max_depth` (Python's parser alone allows ~1000 levels)."""
+    # Only containers are visited; a node's path is rebuilt only for the error message.
     stack: list[tuple[Any, int, _Where]] = [(document, 1, None)]
     while stack:
         node, depth, where = stack.pop()
-        children: Iterable[tuple[Any, Any]]
-        if type(node) is dict:
-            children = node.items()
-        elif type(node) is list:
-            children = enumerate(node)
-        else:
-            if not math.isfinite(node):
-                raise RequestRejected(
-                    400, "non_finite_number", f"{_path(where)}: number out of range (must be finite)"
-                )
-            continue
         if depth > max_depth:
             raise RequestRejected(400, "too_deep", f"{_path(where)}: JSON nested deeper than {max_depth} levels")
+        children: Iterable[tuple[Any, Any]] = node.items() if type(node) is dict else enumerate(node)
         for key, value in children:
-            if type(value) in _VISITED:
+            if type(value) is dict or type(value) is list:
                 stack.append((value, depth + 1, (where, key)))
 
 
-_VISITED = (dict, list, float)
 _Where = tuple[Any, Any] | None
 
 

@@ -22,7 +22,7 @@ def rejected(raw: bytes, max_depth: int = 8) -> RequestRejected:
     [
         (b'{"value": NaN}', "non_finite_number", "NaN"),
         (b'{"value": -Infinity}', "non_finite_number", "-Infinity"),
-        (b'{"properties": {"x": 1e999}}', "non_finite_number", "properties.x"),
+        (b'{"properties": {"x": 1e999}}', "non_finite_number", "1e999 (out of range)"),
         (b'{"a": [' + b"[" * 20 + b"]" * 20 + b"]}", "too_deep", "a[0]"),
         (b"[" * 100_000 + b"]" * 100_000, "too_deep", "nested deeper"),
         (b'{"user_id": "\xff\xfe"}', "invalid_utf8", "offset 13"),
