@@ -30,8 +30,8 @@ ENV UV_PYTHON_INSTALL_DIR=/opt/python UV_NO_CACHE=1 UV_PYTHON_PREFERENCE=only-ma
 RUN uv python install 3.11.14 && uv venv --python 3.11.14 /opt/venv
 WORKDIR /build
 COPY pyproject.toml ./
-COPY docker/pyproject_requirements.py ./docker/
-RUN /opt/venv/bin/python docker/pyproject_requirements.py pyproject.toml > requirements.txt \
+COPY containers/pyproject_requirements.py ./containers/
+RUN /opt/venv/bin/python containers/pyproject_requirements.py pyproject.toml > requirements.txt \
  && uv pip install --python /opt/venv/bin/python -r requirements.txt
 COPY contracts/ ./contracts/
 COPY flink_service/ ./flink_service/
@@ -46,7 +46,7 @@ USER root
 COPY --from=python /opt/python /opt/python
 COPY --from=python /opt/venv /opt/venv
 COPY --from=connector --chown=flink:flink /build/target/flink-libs/ /opt/flink/lib/
-COPY docker/container_health.py /opt/container_health.py
+COPY containers/container_health.py /opt/container_health.py
 # The checkpoint volume is mounted here; a new named volume takes this directory's owner.
 RUN mkdir -p /opt/flink/checkpoints && chown flink:flink /opt/flink/checkpoints
 ENV PATH=/opt/venv/bin:$PATH \

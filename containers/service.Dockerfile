@@ -26,8 +26,8 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 WORKDIR /build
 COPY pyproject.toml ./
-COPY docker/pyproject_requirements.py ./docker/
-RUN python docker/pyproject_requirements.py pyproject.toml > requirements.txt \
+COPY containers/pyproject_requirements.py ./containers/
+RUN python containers/pyproject_requirements.py pyproject.toml > requirements.txt \
  && /opt/venv/bin/pip install -r requirements.txt
 
 # ---- app: the project's packages, installed without touching the dependency layer ----
@@ -45,7 +45,7 @@ RUN groupadd --system --gid 10001 app \
  && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home --shell /usr/sbin/nologin app
 COPY --from=app /opt/venv /opt/venv
 COPY --from=dashboard /build/dashboard/dist /app/dashboard/dist
-COPY docker/container_health.py /opt/container_health.py
+COPY containers/container_health.py /opt/container_health.py
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1

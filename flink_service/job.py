@@ -57,13 +57,16 @@ def build(env: TableEnvironment, settings: Settings) -> None:
     env.execute_sql(sql.parsed_view(settings.max_future_s))
     env.execute_sql(sql.VALID_EVENTS_VIEW)
     env.execute_sql("CREATE TEMPORARY TABLE windows_done (n INT) WITH ('connector' = 'blackhole')")
-    env.execute_sql("CREATE TEMPORARY TABLE skipped_done (n INT) WITH ('connector' = 'blackhole')")
+    # Its Flink metric `skipped_records[..]__Writer.numRecordsIn` counts every skipped record.
+    env.execute_sql("CREATE TEMPORARY TABLE skipped_records (n INT) WITH ('connector' = 'blackhole')")
     statements = env.create_statement_set()
     statements.add_insert_sql(
         "INSERT INTO windows_done SELECT write_window(event_type, window_size, window_start, window_end, "
         f"event_count, total_value, unique_users) FROM ({sql.windows_union(settings.windows)})"
     )
-    statements.add_insert_sql(f"INSERT INTO skipped_done SELECT count_skipped(problem) FROM ({sql.INVALID_QUERY})")
+    statements.add_insert_sql(
+        f"INSERT INTO skipped_records SELECT count_skipped(problem) FROM ({sql.INVALID_QUERY})"
+    )
     statements.execute()
 
 

@@ -14,7 +14,13 @@ class Settings(KafkaSettings, RedisSettings, WindowSettings):
     flink_checkpoint_interval_s: int = Field(default=10, ge=1)
     kafka_consumer_group: str = Field(default="flink-event-metrics", min_length=1)
     source_idle_timeout_s: int = Field(
-        default=10, ge=1, description="Partitions idle this long stop holding back the watermark."
+        default=60,
+        ge=1,
+        description=(
+            "A partition without any record (heartbeats included) for this long stops holding back the "
+            "watermark. Heartbeats keep partitions active; a short timeout makes a partition that wakes up "
+            "again deliver late records."
+        ),
     )
     redis_ttl_s: int = Field(default=3600, ge=0, description="Expiry of each window sorted set; 0 keeps them.")
     print_results: bool = Field(default=False, description="Also print every window result to stdout.")

@@ -16,6 +16,7 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+NUMBER_PATTERN = r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
 # JSON_VALUE cannot return BIGINT; a non-integer timestamp makes TRY_CAST give NULL (invalid).
 TS_MS = "TRY_CAST(JSON_VALUE(payload, '$.timestamp') AS BIGINT)"
 
@@ -45,8 +46,9 @@ CREATE TABLE raw_events (
 
 
 def parsed_view(max_future_s: int) -> str:
-    """Every record with its fields and a `problem` (NULL when valid, 'heartbeat' for heartbeats)."""
-    pattern = EVENT_TYPE_PATTERN.replace("\\", "\\\\")
+    """Every record with its fields and a `problem`: NULL when valid, else why it is skipped
+    ('heartbeat' for heartbeats, which only move event time)."""
+    pattern = EVENT_TYPE_PATTERN
     return f"""
 CREATE TEMPORARY VIEW parsed_events AS
 SELECT
@@ -60,6 +62,9 @@ SELECT
     WHEN ts_ms IS NULL THEN 'bad_timestamp'
     WHEN ts_ms < {MIN_TIMESTAMP_MS} OR ts_ms > UNIX_TIMESTAMP() * 1000 + {max_future_s * 1000}
       THEN 'absurd_timestamp'
+    -- Behind the watermark: its windows may already have been emitted. Dropped whole and
+    -- counted, rather than silently joining only the windows still open.
+    WHEN ts <= CURRENT_WATERMARK(ts) THEN 'late'
     ELSE CAST(NULL AS STRING)
   END AS problem
 FROM (
@@ -67,7 +72,10 @@ FROM (
     payload, ts, ts_ms,
     JSON_VALUE(payload, '$.event_type' RETURNING STRING NULL ON EMPTY NULL ON ERROR) AS event_type,
     JSON_VALUE(payload, '$.user_id' RETURNING STRING NULL ON EMPTY NULL ON ERROR) AS user_id,
-    JSON_VALUE(payload, '$.value' RETURNING DOUBLE NULL ON EMPTY NULL ON ERROR) AS event_value
+    -- Not RETURNING DOUBLE: on a JSON string that throws a ClassCastException and fails the job.
+    -- A numeric string is thus accepted as a value; NaN and Infinity are rejected by the pattern.
+    CASE WHEN REGEXP(JSON_VALUE(payload, '$.value'), '{NUMBER_PATTERN}')
+      THEN TRY_CAST(JSON_VALUE(payload, '$.value') AS DOUBLE) END AS event_value
   FROM raw_events
 )"""
 

@@ -28,7 +28,7 @@ from tests.compose.conftest import ONE_SHOT_SERVICES, REPO_ROOT, run_compose
 
 PYPROJECT = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
 PROJECT_VERSION = PYPROJECT["project"]["version"]
-DOCKERFILES = sorted((REPO_ROOT / "docker").glob("*.Dockerfile"))
+DOCKERFILES = sorted((REPO_ROOT / "containers").glob("*.Dockerfile"))
 POM = (REPO_ROOT / "localstack" / "pom.xml").read_text()
 
 # Compose service -> the Settings class its container loads.
@@ -294,7 +294,7 @@ def test_final_stage_is_non_root_and_has_no_build_tools(dockerfile: Path) -> Non
 
 
 def test_flink_image_matches_the_pyflink_version_and_gets_the_connector() -> None:
-    dockerfile = REPO_ROOT / "docker" / "flink.Dockerfile"
+    dockerfile = REPO_ROOT / "containers" / "flink.Dockerfile"
     flink_pin = next(req for req in PYPROJECT["project"]["dependencies"] if req.startswith("apache-flink"))
     pyflink_version = Requirement(flink_pin).specifier
     bases = [image for image, _ in stages(dockerfile) if image.startswith("flink:")]
@@ -308,7 +308,7 @@ def test_flink_image_matches_the_pyflink_version_and_gets_the_connector() -> Non
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda path: path.name)
 def test_dockerfile_installs_the_pyproject_dependency_set(dockerfile: Path) -> None:
     text = re.sub(r"\\\n", " ", dockerfile.read_text())
-    assert "docker/pyproject_requirements.py pyproject.toml > requirements.txt" in text
+    assert "containers/pyproject_requirements.py pyproject.toml > requirements.txt" in text
     installs = re.findall(r"(?:pip|uv pip) install ([^&\n]*)", text)
     for args in installs:
         words = [word for word in args.split() if not word.startswith("-") and word != "/opt/venv/bin/python"]
@@ -335,7 +335,7 @@ def test_dockerfiles_copy_every_project_package() -> None:
 
 def test_requirements_script_lists_exactly_the_local_stack_dependencies() -> None:
     done = subprocess.run(
-        ["python3", str(REPO_ROOT / "docker" / "pyproject_requirements.py"), str(REPO_ROOT / "pyproject.toml")],
+        ["python3", str(REPO_ROOT / "containers" / "pyproject_requirements.py"), str(REPO_ROOT / "pyproject.toml")],
         capture_output=True, text=True, check=True,
     )
     listed = done.stdout.splitlines()

@@ -1,4 +1,4 @@
-"""docker/container_health.py, the images' healthcheck: real HTTP, and the local Flink when it runs."""
+"""containers/container_health.py, the images' healthcheck: real HTTP, and the local Flink when it runs."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from tests.compose.conftest import REPO_ROOT
 
 def load_module() -> ModuleType:
     # Loaded by path: a `docker` package name would clash with the docker SDK.
-    spec = importlib.util.spec_from_file_location("container_health", REPO_ROOT / "docker" / "container_health.py")
+    spec = importlib.util.spec_from_file_location("container_health", REPO_ROOT / "containers" / "container_health.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -1,0 +1,169 @@
+"""The metrics job on the real Flink cluster, Kafka and Redis, checked against the Python oracle.
+
+Event time is driven by the test: events are stamped ten minutes in the past and heartbeats move
+the watermark, so windows close when the test says, not when the wall clock does.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from contracts.events import Event, now_ms
+from contracts.windows import parse_window_specs
+from flink_service.settings import Settings
+from flink_service.submit import submit
+from tests.conftest import RUN_DIR, wait_until
+from tests.flink_service.conftest import PubSubCollector, RunningJob
+from tests.oracle import expected_windows, generate_events
+
+pytestmark = pytest.mark.flink
+
+GARBAGE = [
+    b"not json at all",
+    b"\xff\xfe binary",
+    b"[1, 2, 3]",
+    b'{"event_type": "click", "value": 1, "timestamp": 1719392400000}',  # no user_id
+    b'{"event_type": "click", "user_id": "u", "value": "lots", "timestamp": 1719392400000}',
+    b'{"event_type": "Bad Type!", "user_id": "u", "value": 1, "timestamp": 1719392400000}',
+    b'{"event_type": "click", "user_id": "u", "value": 1, "timestamp": "yesterday"}',
+    b'{"event_type": "click", "user_id": "u", "value": 1, "timestamp": 4102444800000}',  # year 2100
+    b'{"event_type": "click", "user_id": "u", "value": 1, "timestamp": 12}',  # 1970
+]
+
+
+def base_time_ms() -> int:
+    """Ten minutes ago, on a minute boundary: every window of the test lies in the past."""
+    now = now_ms()
+    return now - now % 60_000 - 600_000
+
+
+def skipped_records(job: RunningJob) -> int:
+    return job.metric_total("__Writer.numRecordsIn", contains="skipped_records")
+
+
+def assert_matches_oracle(job: RunningJob, events: list[Event], window_specs: str) -> None:
+    expected = expected_windows(events, parse_window_specs(window_specs))
+    found = job.wait_for_windows(len(expected))
+    assert sorted(found) == sorted(expected), "windows missing or extra"
+    mismatched = {key: (found[key], expected[key]) for key in expected if found[key] != expected[key]}
+    assert not mismatched
+
+
+def test_windows_match_the_oracle_and_late_events_are_dropped(start_job: Callable[..., RunningJob]) -> None:
+    job = start_job()
+    collector = PubSubCollector(job.redis_client, job.keys.updates_channel)
+    collector.start()
+    rng = random.Random(7)
+    base = base_time_ms()
+    on_time_a = generate_events(rng, start_ms=base, duration_ms=60_000, count=400)
+    job.produce(on_time_a)
+    job.heartbeat(base + 60_000)
+    # The window [base+20s, base+50s) closing proves the watermark passed base+50s...
+    wait_until(lambda: (job.keys.prefix and any(k[2] == base + 20_000 for k in job.redis_windows())), 90,
+               "the first windows to close")
+    # ...so these events, whose every window ended by base+40s, are late and must be dropped.
+    late = generate_events(rng, start_ms=base, duration_ms=10_000, count=30)
+    job.produce(late)
+    on_time_b = generate_events(rng, start_ms=base + 60_000, duration_ms=30_000, count=200)
+    job.produce(on_time_b)
+    job.heartbeat(base + 200_000)
+
+    assert_matches_oracle(job, on_time_a + on_time_b, "30s/10s")
+    wait_until(lambda: skipped_records(job) == len(late), 30, f"{len(late)} late records counted")
+
+    expected = expected_windows(on_time_a + on_time_b, parse_window_specs("30s/10s"))
+    wait_until(lambda: len(collector.messages) >= len(expected), 30, "every window published")
+    collector.stop()
+    published = {message.key: message for message in collector.messages}
+    assert len(collector.messages) == len(published), "a window was published twice"
+    assert published == expected
+
+    # Submitting again does not start a second copy.
+    assert submit(job.settings) == job.job_id
+    assert [j.job_id for j in job.cluster.running_jobs(job.settings.flink_job_name)] == [job.job_id]
+
+
+def test_garbage_records_are_skipped_and_counted(start_job: Callable[..., RunningJob]) -> None:
+    job = start_job()
+    rng = random.Random(11)
+    base = base_time_ms()
+    events = generate_events(rng, start_ms=base, duration_ms=40_000, count=200)
+    job.produce(events[:100], extra_raw=GARBAGE)
+    job.produce(events[100:], extra_raw=GARBAGE)
+    job.heartbeat(base + 120_000)
+
+    assert_matches_oracle(job, events, "30s/10s")
+    assert job.cluster.job(job.job_id)["state"] == "RUNNING"
+    wait_until(lambda: skipped_records(job) == 2 * len(GARBAGE), 30,
+               f"{2 * len(GARBAGE)} skipped records counted")
+
+
+def test_two_window_specs_at_once(start_job: Callable[..., RunningJob]) -> None:
+    specs = "30s/10s,1m/20s"
+    job = start_job(window_specs=specs)
+    rng = random.Random(5)
+    base = base_time_ms()
+    events = generate_events(rng, start_ms=base, duration_ms=90_000, count=300)
+    job.produce(events)
+    job.heartbeat(base + 240_000)
+    assert_matches_oracle(job, events, specs)
+    assert job.redis_client.smembers(job.keys.window_sizes) == {"30s", "1m"}
+
+
+def _taskmanager_pids() -> list[int]:
+    pid_files = list((RUN_DIR / "flink").glob("flink-*-taskexecutor.pid"))
+    pids = [int(line) for path in pid_files for line in path.read_text().split()]
+    alive = []
+    for pid in pids:
+        try:
+            os.kill(pid, 0)
+            alive.append(pid)
+        except ProcessLookupError:
+            pass
+    return alive
+
+
+def test_taskmanager_killed_after_checkpoint_recovers_without_loss_or_doubles(
+    start_job: Callable[..., RunningJob],
+) -> None:
+    from localstack.stack import Flink, StackSettings
+
+    job = start_job(flink_checkpoint_interval_s=2)
+    rng = random.Random(3)
+    base = base_time_ms()
+    events = generate_events(rng, start_ms=base, duration_ms=120_000, count=1200)
+    first, rest = events[:400], events[400:]
+    job.produce(first)
+    job.heartbeat(base + 30_000)
+    wait_until(lambda: job.redis_windows(), 90, "first windows written")
+    wait_until(lambda: job.cluster.completed_checkpoints(job.job_id) >= 1, 60, "a completed checkpoint")
+
+    def keep_producing() -> None:
+        for start in range(0, len(rest), 50):
+            job.produce(rest[start:start + 50])
+            stop.wait(0.2)
+
+    stop = threading.Event()
+    producer_thread = threading.Thread(target=keep_producing)
+    producer_thread.start()
+    victims = _taskmanager_pids()
+    assert victims, "no TaskManager process found to kill"
+    for pid in victims:
+        os.kill(pid, signal.SIGKILL)
+    Flink("flink", StackSettings(run_dir=RUN_DIR)).start_taskmanager()
+    producer_thread.join(60)
+    job.heartbeat(base + 300_000)
+
+    wait_until(lambda: job.cluster.job(job.job_id)["state"] == "RUNNING", 120, "job running again")
+    assert_matches_oracle(job, events, "30s/10s")
+
+
+def test_settings_reject_bad_window_specs() -> None:
+    with pytest.raises(ValueError, match="whole multiple"):
+        Settings(window_specs="30s/7s")
