@@ -1,15 +1,18 @@
 # The commands a user types. See README.md.
 PY := .venv/bin/python
 
-.PHONY: setup dev down status logs test lint bench
+.PHONY: setup dev up down status logs test lint bench
 
 setup:            ## install what is missing (Debian packages, venv, jars, dashboard build)
 	bash scripts/setup.sh
 
-dev: setup        ## start the local stack (Kafka, Flink, Redis, PostgreSQL) and print its URLs
-	$(PY) -m localstack.stack up
+dev: setup        ## run the whole product locally (infra, services, Flink job, demo traffic) and print its URLs
+	$(PY) -m localstack.stack up all
 
-down:             ## stop everything the local stack started
+up: setup         ## start only the infrastructure (Kafka, Flink, Redis, PostgreSQL)
+	$(PY) -m localstack.stack up infra
+
+down:             ## stop everything the local stack runs
 	$(PY) -m localstack.stack down
 
 status:           ## show what runs and whether it is healthy
@@ -23,3 +26,7 @@ test:             ## install, start the stack, run ruff, mypy and all tests, sto
 
 lint: setup
 	.venv/bin/ruff check . && .venv/bin/mypy .
+
+bench: setup      ## every benchmark beside its reference; rewrites docs/benchmarks.md (not part of `make test`)
+	$(PY) -m localstack.stack up infra
+	$(PY) -m bench.run_all

@@ -43,6 +43,11 @@ class StackSettings(KafkaSettings, RedisSettings, PostgresSettings):
     flink_taskmanager_slots: int = Field(default=4, ge=1)
     flink_checkpoint_interval_s: int = Field(default=10, ge=1)
     kafka_heap: str = "512m"
+    # The product's own processes (same env names as their services read).
+    track_port: int = Field(default=8001, ge=1, le=65535)
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    sync_metrics_port: int = Field(default=9108, ge=0, le=65535)
+    loadgen_rate: float = Field(default=20, ge=0, description="Demo traffic of `make dev`, events/s; 0 = none.")
 
     @property
     def kafka_port(self) -> int:
@@ -84,13 +89,24 @@ def wait_for(what: str, check: Callable[[], bool], timeout_s: float, log_file: P
 
 
 def pid_alive(pid: int) -> bool:
+    """True while `pid` runs; a zombie (exited, not yet reaped by its parent) counts as gone."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        # Reap it if it is our own child, so it does not linger as a zombie.
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
 
 
 def read_pid(pid_file: Path) -> int | None:
@@ -539,53 +555,89 @@ class Flink(Component):
         log(f"{self.name}: stopped")
 
 
+INFRA = ("redis", "postgres", "kafka", "flink")
+APP = ("track", "job", "heartbeat", "sync", "api")
+DEMO = ("loadgen",)
+GROUPS = {"infra": INFRA, "app": APP, "demo": DEMO, "all": INFRA + APP + DEMO}
+
+
 def components(settings: StackSettings) -> list[Component]:
+    """Everything the local stack can run, in start order."""
+    from localstack.services import FlinkJob, ServiceProcess
+
+    s = settings
     return [
-        Redis("redis", settings),
-        Postgres("postgres", settings),
-        Kafka("kafka", settings),
-        Flink("flink", settings),
+        Redis("redis", s),
+        Postgres("postgres", s),
+        Kafka("kafka", s),
+        Flink("flink", s),
+        ServiceProcess("track", s, module="track_service", port=s.track_port, health_path="/health",
+                       port_variable="TRACK_PORT"),
+        FlinkJob("job", s),
+        ServiceProcess("heartbeat", s, module="flink_service.heartbeat"),
+        ServiceProcess("sync", s, module="sync_service", port=s.sync_metrics_port or None,
+                       health_path="/metrics", port_variable="SYNC_METRICS_PORT"),
+        ServiceProcess("api", s, module="api_service", port=s.api_port, health_path="/health",
+                       port_variable="API_PORT"),
+        ServiceProcess("loadgen", s, module="track_service.loadgen",
+                       args=("--via", "http", "--url", f"http://localhost:{s.track_port}",
+                             "--rate", str(s.loadgen_rate), "--duration", str(365 * 86400), "--jitter-ms", "2000",
+                             # Small batches spread the traffic evenly over each second.
+                             "--batch-size", str(max(1, int(s.loadgen_rate / 4))), "--quiet")),
     ]
 
 
-def cmd_up(settings: StackSettings, only: list[str]) -> int:
+def selected(settings: StackSettings, names: list[str]) -> list[Component]:
+    wanted: set[str] = set()
+    for name in names or ["all"]:
+        wanted.update(GROUPS.get(name, (name,)))
+    if settings.loadgen_rate == 0:
+        wanted.discard("loadgen")
+    return [c for c in components(settings) if c.name in wanted]
+
+
+def cmd_up(settings: StackSettings, names: list[str]) -> int:
     settings.run_dir.mkdir(parents=True, exist_ok=True)
-    started = [c.name for c in components(settings) if (not only or c.name in only) and c.up()]
-    (settings.run_dir / "started.json").write_text(json.dumps(started))
+    chosen = selected(settings, names)
+    started = []
+    for component in chosen:
+        if component.up():
+            started.append(component.name)
+        # Record as we go: a failure later must still let `down` find what this run started.
+        (settings.run_dir / "started.json").write_text(json.dumps(started))
     if not started:
-        log("the local stack is already running")
+        log("already running: nothing to start")
     log("ready:")
-    for component in components(settings):
-        if not only or component.name in only:
-            log(f"  {component.name:9} {component.url()}")
-    log(f"  logs      {settings.run_dir}/<component>/")
+    for component in chosen:
+        log(f"  {component.name:9} {component.url()}")
+    if "api" in {c.name for c in chosen}:
+        log(f"  dashboard http://localhost:{settings.api_port}/static/index.html")
+        log(f"  API docs  http://localhost:{settings.api_port}/docs")
+        log(f"  ingest    http://localhost:{settings.track_port}/docs")
+    log(f"  logs      {settings.run_dir}/<component>/   (make logs, make status, make down)")
     return 0
 
 
-def cmd_down(settings: StackSettings, only: list[str]) -> int:
-    for component in reversed(components(settings)):
-        if not only or component.name in only:
-            component.stop()
+def cmd_down(settings: StackSettings, names: list[str]) -> int:
+    for component in reversed(selected(settings, names)):
+        component.stop()
     return 0
 
 
-def cmd_status(settings: StackSettings, only: list[str]) -> int:
+def cmd_status(settings: StackSettings, names: list[str]) -> int:
     all_ok = True
-    for component in components(settings):
-        if only and component.name not in only:
-            continue
+    for component in selected(settings, names):
         pid = component.running_pid()
-        ok = pid is not None and component.safe_healthy()
+        ok = component.safe_healthy()
         all_ok &= ok
-        state = f"healthy  (pid {pid})" if ok else (f"unhealthy (pid {pid})" if pid else "stopped")
-        print(f"{component.name:9} {state:22} {component.url()}")
+        state = "healthy" if ok else ("unhealthy" if pid else "stopped")
+        pid_text = f" (pid {pid})" if pid else ""
+        print(f"{component.name:9} {state + pid_text:22} {component.url()}")
     return 0 if all_ok else 1
 
 
-def cmd_logs(settings: StackSettings, only: list[str]) -> int:
-    for component in components(settings):
-        if only and component.name not in only:
-            continue
+def cmd_logs(settings: StackSettings, names: list[str]) -> int:
+    for component in selected(settings, names):
         print(f"==> {component.log_file} <==")
         if component.log_file.exists():
             print("\n".join(component.log_file.read_text(errors="replace").splitlines()[-40:]))
@@ -595,12 +647,15 @@ def cmd_logs(settings: StackSettings, only: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="stack", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["up", "down", "status", "logs"])
-    parser.add_argument("components", nargs="*", help="redis, postgres, kafka, flink (default: all)")
+    parser.add_argument(
+        "components", nargs="*",
+        help=f"groups {', '.join(GROUPS)} or components {', '.join(GROUPS['all'])} (default: all)",
+    )
     args = parser.parse_args(argv)
     settings = load_settings(StackSettings)
-    unknown = set(args.components) - {c.name for c in components(settings)}
+    unknown = set(args.components) - set(GROUPS) - set(GROUPS["all"])
     if unknown:
-        parser.error(f"unknown component(s) {sorted(unknown)}: choose from redis, postgres, kafka, flink")
+        parser.error(f"unknown component(s) {sorted(unknown)}: choose from {', '.join([*GROUPS, *GROUPS['all']])}")
     commands = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "logs": cmd_logs}
     try:
         return commands[args.command](settings, args.components)

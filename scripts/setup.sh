@@ -14,6 +14,8 @@ command -v redis-server >/dev/null || apt_missing+=(redis-server)
 command -v java >/dev/null || apt_missing+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || apt_missing+=(maven)
 command -v npm >/dev/null || apt_missing+=(nodejs npm)
+[ -x /usr/bin/chromium ] || apt_missing+=(chromium)              # the dashboard's browser test
+command -v docker-compose >/dev/null || apt_missing+=(docker-compose)  # validates docker-compose.yml
 if ((${#apt_missing[@]})); then
   [ "$(id -u)" = 0 ] || die "missing ${apt_missing[*]}: run this as root or install them with apt-get"
   say "installing Debian packages: ${apt_missing[*]}"

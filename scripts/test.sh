@@ -17,7 +17,7 @@ finish() {
 trap finish EXIT
 
 bash scripts/setup.sh || exit 1
-.venv/bin/python -m localstack.stack up || exit 1
+.venv/bin/python -m localstack.stack up infra || exit 1
 .venv/bin/python -c 'import json; print(" ".join(json.load(open(".run/started.json"))))' > .run/started-by-test
 [ -s .run/started-by-test ] || rm -f .run/started-by-test
 
