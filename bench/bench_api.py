@@ -156,22 +156,27 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def measure(url: str, writer: redis.Redis, keys: RedisKeys, args: argparse.Namespace) -> list[str]:
+async def measure(
+    url: str, writer: redis.Redis, keys: RedisKeys, args: argparse.Namespace
+) -> tuple[list[str], dict[str, dict[str, float]]]:
     query = f"event_type={EVENT_TYPE}&window_size=30s&limit=100"
     rows = []
+    figures: dict[str, dict[str, float]] = {}
     for name, path in (
         ("/metrics/realtime", f"/metrics/realtime?{query}"),
         ("/metrics/history", f"/metrics/history?{query}&start_time=2000-01-01T00:00:00Z"),
     ):
         rps, p50, p99, errors = await load_http(url + path, args.seconds, args.concurrency)
         rows.append(f"| GET {name} (limit=100) | {rps:,.0f} req/s | {p50:.1f} ms | {p99:.1f} ms | {errors} errors |")
+        figures[name] = {"requests_per_s": rps, "p50_ms": p50, "p99_ms": p99, "errors": errors}
     fan = await fan_out(url.replace("http", "ws"), writer, keys, args.ws_clients, args.ws_messages)
     rows.append(
         f"| WebSocket fan-out, {args.ws_clients} clients x {args.ws_messages} messages | "
         f"{fan['delivered_per_s']:,.0f} msg/s delivered | {fan['p50_ms']:.1f} ms | {fan['p99_ms']:.1f} ms | "
         f"max {fan['max_ms']:.0f} ms |"
     )
-    return rows
+    figures["websocket"] = {**fan, "clients": args.ws_clients, "messages": args.ws_messages}
+    return rows, figures
 
 
 def wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
@@ -192,6 +197,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16, help="concurrent HTTP clients")
     parser.add_argument("--ws-clients", type=int, default=50)
     parser.add_argument("--ws-messages", type=int, default=2000)
+    parser.add_argument("--json", type=Path, help="also write the figures here as JSON (for bench.run_all)")
     args = parser.parse_args()
 
     tag = f"bench-{uuid.uuid4().hex[:8]}"
@@ -211,7 +217,7 @@ def main() -> None:
     api = subprocess.Popen([sys.executable, "-m", "api_service"], cwd=REPO_ROOT, env=env)
     try:
         wait_healthy(url, api)
-        rows = asyncio.run(measure(url, writer, keys, args))
+        rows, figures = asyncio.run(measure(url, writer, keys, args))
     finally:
         api.terminate()
         api.wait(timeout=10)
@@ -227,6 +233,8 @@ def main() -> None:
     print(f"command: python -m bench.bench_api {' '.join(sys.argv[1:])}")
     print("| what | throughput | p50 | p99 | notes |\n|---|---|---|---|---|")
     print("\n".join(rows))
+    if args.json:
+        args.json.write_text(json.dumps({**figures, "load_after": os.getloadavg()[0]}))
 
 
 if __name__ == "__main__":

@@ -144,6 +144,7 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=4, help="batch requests in flight")
     parser.add_argument("--single-concurrency", type=int, default=8, help="/track requests in flight")
+    parser.add_argument("--json", type=Path, help="also write the figures here as JSON (for bench.run_all)")
     args = parser.parse_args()
     settings = load_settings(Settings)
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
@@ -171,6 +172,11 @@ def main() -> int:
                         (f"POST /track ({args.single_concurrency} in flight)", single)):
         print(f"| {name} | {tally.accepted} | {tally.failed} | {tally.rate:,.0f} | {tally.rate / raw.rate:.0%} | "
               f"{tally.percentile_ms(0.5):.1f} | {tally.percentile_ms(0.99):.1f} |")
+    if args.json:
+        figures = {name: {"accepted": tally.accepted, "failed": tally.failed, "events_per_s": tally.rate,
+                          "p50_ms": tally.percentile_ms(0.5), "p99_ms": tally.percentile_ms(0.99)}
+                   for name, tally in (("raw", raw), ("batch", batch), ("single", single))}
+        args.json.write_text(json.dumps({"command": command.strip(), "load_after": os.getloadavg()[0], **figures}))
     return 0
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import platform
 import time
 import uuid
+from pathlib import Path
 
 import asyncpg
 from redis.asyncio import Redis
@@ -77,7 +79,7 @@ async def raw_copy_rows_per_s(dsn: str, schema: str, windows: list[WindowMetrics
         await conn.close()
 
 
-async def run(total: int, batch_size: int, event_types: int) -> None:
+async def run(total: int, batch_size: int, event_types: int) -> dict[str, float]:
     base = load_settings(Settings)
     tag = uuid.uuid4().hex[:8]
     settings = base.model_copy(
@@ -118,6 +120,7 @@ async def run(total: int, batch_size: int, event_types: int) -> None:
     print(f"sync worker: {synced:,.0f} rows/s ({sync_s:.2f}s; Redis read + COPY + upsert + commit + ZREM)")
     print(f"raw COPY:    {raw:,.0f} rows/s (one COPY of the same rows into a bare table)")
     print(f"ratio sync/raw: {synced / raw:.2f}")
+    return {"windows": total, "sync_rows_per_s": synced, "raw_copy_rows_per_s": raw, "load_after": os.getloadavg()[0]}
 
 
 def main() -> None:
@@ -125,8 +128,11 @@ def main() -> None:
     parser.add_argument("--windows", type=int, default=100_000)
     parser.add_argument("--batch-size", type=int, default=5000)
     parser.add_argument("--event-types", type=int, default=10, help="keys = event types x 2 window sizes")
+    parser.add_argument("--json", type=Path, help="also write the figures here as JSON (for bench.run_all)")
     args = parser.parse_args()
-    asyncio.run(run(args.windows, args.batch_size, args.event_types))
+    figures = asyncio.run(run(args.windows, args.batch_size, args.event_types))
+    if args.json:
+        args.json.write_text(json.dumps(figures))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): `python -m bench.run_all` runs them all; see docs/benchmarks.md."""
