@@ -13,7 +13,7 @@ from typing import Any, cast
 import redis.asyncio as aioredis
 from pydantic import ValidationError
 
-from contracts.history import METRICS_TABLE, datetime_to_ms, ms_to_datetime
+from contracts.history import METRICS_TABLE, datetime_to_ms, ms_to_datetime, row_to_window
 from contracts.metrics import WindowMetrics
 from contracts.redis_keys import RedisKeys
 from contracts.windows import parse_duration_s
@@ -107,18 +107,7 @@ class HistoryStore:
             ms_to_datetime(end_ms),
             limit,
         )
-        return [
-            WindowMetrics(
-                window_start=datetime_to_ms(row["window_start"]),
-                window_end=datetime_to_ms(row["window_end"]),
-                count=row["count"],
-                total_value=row["total_value"],
-                unique_users=row["unique_users"],
-                event_type=event_type,
-                window_size=window_size,
-            )
-            for row in rows
-        ]
+        return [row_to_window(row, event_type, window_size) for row in rows]
 
 
 def to_ms(value: datetime | None, default_ms: int) -> int:

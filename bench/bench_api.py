@@ -26,7 +26,7 @@ from websockets.asyncio.client import connect
 from api_service.settings import Settings
 from contracts.events import now_ms
 from contracts.metrics import WindowMetrics
-from contracts.redis_keys import UPSERT_WINDOW_LUA, RedisKeys
+from contracts.redis_keys import RedisKeys, upsert_windows
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EVENT_TYPE = "bench"
@@ -45,15 +45,7 @@ def bench_window(start_ms: int, count: int) -> WindowMetrics:
 
 
 def write_windows(client: redis.Redis, keys: RedisKeys, windows: list[WindowMetrics]) -> None:
-    script = client.register_script(UPSERT_WINDOW_LUA)
-    pipe = client.pipeline(transaction=False)
-    for item in windows:
-        script(
-            keys=[keys.windows(item.event_type, item.window_size), keys.event_types, keys.window_sizes],
-            args=[item.window_start, item.to_json(), item.event_type, item.window_size, 3600, keys.updates_channel],
-            client=pipe,
-        )
-    pipe.execute()
+    upsert_windows(client, keys, windows, ttl_s=3600)
 
 
 async def seed_history(settings: Settings, windows: list[WindowMetrics]) -> None:

@@ -7,9 +7,12 @@ Window times are stored as timestamptz and exchanged as epoch milliseconds.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from contracts.metrics import WindowMetrics
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -57,3 +60,35 @@ def ms_to_datetime(epoch_ms: int) -> datetime:
 
 def datetime_to_ms(value: datetime) -> int:
     return (value - EPOCH) // timedelta(milliseconds=1)
+
+
+# The `metrics` columns a window fills, in the order of `window_row`.
+WINDOW_COLUMNS = ("event_type", "window_size", "window_start", "window_end", "count", "total_value", "unique_users")
+
+
+def window_row(window: WindowMetrics) -> tuple[str, str, datetime, datetime, int, float, int]:
+    """A window as a `metrics` row (WINDOW_COLUMNS order)."""
+    return (
+        window.event_type,
+        window.window_size,
+        ms_to_datetime(window.window_start),
+        ms_to_datetime(window.window_end),
+        window.count,
+        window.total_value,
+        window.unique_users,
+    )
+
+
+def row_to_window(
+    row: Mapping[str, Any], event_type: str | None = None, window_size: str | None = None
+) -> WindowMetrics:
+    """A `metrics` row (asyncpg Record or dict) as a window; names may come from the query instead."""
+    return WindowMetrics(
+        window_start=datetime_to_ms(row["window_start"]),
+        window_end=datetime_to_ms(row["window_end"]),
+        count=row["count"],
+        total_value=row["total_value"],
+        unique_users=row["unique_users"],
+        event_type=event_type if event_type is not None else row["event_type"],
+        window_size=window_size if window_size is not None else row["window_size"],
+    )

@@ -8,7 +8,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
+
+from contracts.metrics import WindowMetrics
 
 
 @dataclass(frozen=True)
@@ -49,3 +53,21 @@ end
 redis.call('PUBLISH', ARGV[6], ARGV[2])
 return 1
 """
+
+
+def upsert_window_call(keys: RedisKeys, window: WindowMetrics, ttl_s: int) -> tuple[list[str], list[str | int]]:
+    """KEYS and ARGV of UPSERT_WINDOW_LUA for one window."""
+    return (
+        [keys.windows(window.event_type, window.window_size), keys.event_types, keys.window_sizes],
+        [window.window_start, window.to_json(), window.event_type, window.window_size, ttl_s, keys.updates_channel],
+    )
+
+
+def upsert_windows(client: Any, keys: RedisKeys, windows: Iterable[WindowMetrics], ttl_s: int = 0) -> None:
+    """Write windows exactly as the Flink job does, pipelined (a sync redis-py client)."""
+    script = client.register_script(UPSERT_WINDOW_LUA)
+    pipe = client.pipeline(transaction=False)
+    for window in windows:
+        script_keys, args = upsert_window_call(keys, window, ttl_s)
+        script(keys=script_keys, args=args, client=pipe)
+    pipe.execute()

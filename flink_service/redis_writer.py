@@ -14,7 +14,7 @@ from pyflink.table import DataTypes
 from pyflink.table.udf import FunctionContext, ScalarFunction
 
 from contracts.metrics import WindowMetrics
-from contracts.redis_keys import UPSERT_WINDOW_LUA, RedisKeys
+from contracts.redis_keys import UPSERT_WINDOW_LUA, RedisKeys, upsert_window_call
 
 _EPOCH = datetime(1970, 1, 1)
 
@@ -63,14 +63,11 @@ class RedisWindowWriter(ScalarFunction):  # type: ignore[misc]
         metrics = window_metrics(
             event_type, window_size, window_start, window_end, count, total_value, unique_users
         )
-        member = metrics.to_json()
-        self._upsert(
-            keys=[self.keys.windows(event_type, window_size), self.keys.event_types, self.keys.window_sizes],
-            args=[metrics.window_start, member, event_type, window_size, self.ttl_s, self.keys.updates_channel],
-        )
+        script_keys, args = upsert_window_call(self.keys, metrics, self.ttl_s)
+        self._upsert(keys=script_keys, args=args)
         self._written.inc()
         if self.print_results:
-            print(member, flush=True)
+            print(metrics.to_json(), flush=True)
         return 1
 
     def close(self) -> None:

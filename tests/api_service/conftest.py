@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -20,19 +19,14 @@ import httpx
 import pytest
 import redis
 
-from contracts.history import apply_migrations, ms_to_datetime
+from contracts.history import WINDOW_COLUMNS, apply_migrations, window_row
 from contracts.metrics import WindowMetrics
-from contracts.redis_keys import UPSERT_WINDOW_LUA, RedisKeys
+from contracts.redis_keys import RedisKeys
 from contracts.windows import format_duration
-from tests.conftest import REPO_ROOT, Infra, unique_name, wait_until
+from tests.conftest import REPO_ROOT, Infra, free_port, unique_name, wait_until
 
 TEST_OUTPUT = REPO_ROOT / "test-output"
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def window(event_type: str, window_start: int, count: int = 1, size_s: int = 30, **fields: float) -> WindowMetrics:
@@ -48,19 +42,6 @@ def window(event_type: str, window_start: int, count: int = 1, size_s: int = 30,
     )
 
 
-def upsert_windows(client: redis.Redis, keys: RedisKeys, windows: list[WindowMetrics], ttl_s: int = 600) -> None:
-    """Write windows exactly as the stream processor does (contracts' upsert script: zset, registry, publish)."""
-    script = client.register_script(UPSERT_WINDOW_LUA)
-    pipe = client.pipeline(transaction=False)
-    for item in windows:
-        script(
-            keys=[keys.windows(item.event_type, item.window_size), keys.event_types, keys.window_sizes],
-            args=[item.window_start, item.to_json(), item.event_type, item.window_size, ttl_s, keys.updates_channel],
-            client=pipe,
-        )
-    pipe.execute()
-
-
 def insert_history(dsn: str, schema: str, windows: list[WindowMetrics]) -> None:
     """Write synced windows into the schema's `metrics` table, as the sync worker does."""
 
@@ -69,20 +50,8 @@ def insert_history(dsn: str, schema: str, windows: list[WindowMetrics]) -> None:
         try:
             await apply_migrations(conn, schema)
             await conn.executemany(
-                "INSERT INTO metrics (event_type, window_size, window_start, window_end, count, total_value,"
-                " unique_users) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                [
-                    (
-                        w.event_type,
-                        w.window_size,
-                        ms_to_datetime(w.window_start),
-                        ms_to_datetime(w.window_end),
-                        w.count,
-                        w.total_value,
-                        w.unique_users,
-                    )
-                    for w in windows
-                ],
+                f"INSERT INTO metrics ({', '.join(WINDOW_COLUMNS)}) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                [window_row(w) for w in windows],
             )
         finally:
             await conn.close()

@@ -11,7 +11,8 @@ import redis
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from contracts.events import now_ms
-from tests.api_service.conftest import TEST_OUTPUT, ApiServer, upsert_windows, window
+from contracts.redis_keys import upsert_windows
+from tests.api_service.conftest import TEST_OUTPUT, ApiServer, window
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -10,9 +10,10 @@ import pytest
 import redis
 
 from contracts.events import now_ms
+from contracts.redis_keys import upsert_windows
 from contracts.windows import parse_duration_s
-from tests.api_service.conftest import ApiServer, free_port, insert_history, upsert_windows, window
-from tests.conftest import Infra
+from tests.api_service.conftest import ApiServer, insert_history, window
+from tests.conftest import Infra, free_port
 
 HOUR_MS = 3_600_000
 # Whole minutes well in the past: every window there has closed.

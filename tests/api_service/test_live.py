@@ -18,10 +18,11 @@ from websockets.exceptions import ConnectionClosed
 
 from contracts.events import now_ms
 from contracts.metrics import WindowMetrics
+from contracts.redis_keys import upsert_windows
 from contracts.windows import parse_duration_s
 from localstack.stack import Redis, StackSettings
-from tests.api_service.conftest import ApiServer, free_port, upsert_windows, window
-from tests.conftest import Infra, wait_until
+from tests.api_service.conftest import ApiServer, window
+from tests.conftest import Infra, free_port, wait_until
 
 BASE_MS = now_ms() // 10_000 * 10_000 - 3_600_000
 RECEIVE_TIMEOUT_S = 10.0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -18,9 +17,10 @@ import pytest
 import redis
 
 from contracts.events import now_ms
-from contracts.history import datetime_to_ms, quote_ident
+from contracts.history import quote_ident, row_to_window
 from contracts.metrics import WindowMetrics
-from contracts.redis_keys import UPSERT_WINDOW_LUA, RedisKeys
+from contracts.redis_keys import RedisKeys
+from contracts.redis_keys import upsert_windows as upsert_windows  # re-exported for the tests
 from contracts.windows import parse_duration_s
 from sync_service.settings import Settings
 from tests.conftest import REPO_ROOT, Infra, wait_until
@@ -59,20 +59,6 @@ def open_windows(event_types: tuple[str, ...] = ("click", "view")) -> list[Windo
     return [make_window(event_type, size, start, seed=99) for event_type in event_types for size in SIZES]
 
 
-def upsert_windows(client: redis.Redis, keys: RedisKeys, windows: list[WindowMetrics]) -> None:
-    """Write windows exactly as the Flink writer does (the contract's upsert script)."""
-    upsert = client.register_script(UPSERT_WINDOW_LUA)
-    pipe = client.pipeline(transaction=False)
-    for window in windows:
-        upsert(
-            keys=[keys.windows(window.event_type, window.window_size), keys.event_types, keys.window_sizes],
-            args=[window.window_start, window.to_json(), window.event_type, window.window_size, 0,
-                  keys.updates_channel],
-            client=pipe,
-        )
-    pipe.execute()
-
-
 def redis_windows(client: redis.Redis, keys: RedisKeys) -> set[str]:
     """Every member of every windows sorted set under the prefix."""
     members: set[str] = set()
@@ -90,18 +76,7 @@ async def read_rows(dsn: str, schema: str) -> list[WindowMetrics]:
         rows = await conn.fetch(f"SELECT * FROM {quote_ident(schema)}.metrics")
     finally:
         await conn.close()
-    return [
-        WindowMetrics(
-            window_start=datetime_to_ms(row["window_start"]),
-            window_end=datetime_to_ms(row["window_end"]),
-            count=row["count"],
-            total_value=row["total_value"],
-            unique_users=row["unique_users"],
-            event_type=row["event_type"],
-            window_size=row["window_size"],
-        )
-        for row in rows
-    ]
+    return [row_to_window(row) for row in rows]
 
 
 def fetch_rows(dsn: str, schema: str) -> list[WindowMetrics]:
@@ -114,12 +89,6 @@ def assert_synced_exactly_once(rows: list[WindowMetrics], expected: list[WindowM
     assert len(keys) == len(set(keys)), "a window is in PostgreSQL more than once"
     assert sorted(rows, key=lambda w: w.key) == sorted(expected, key=lambda w: w.key)
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture

@@ -16,13 +16,12 @@ import redis
 from contracts.metrics import WindowMetrics
 from contracts.redis_keys import RedisKeys
 from sync_service.crash_points import CRASH_EXIT_CODE
-from tests.conftest import Infra, wait_until
+from tests.conftest import Infra, free_port, wait_until
 from tests.sync_service.conftest import (
     WorkerProcess,
     assert_synced_exactly_once,
     closed_windows,
     fetch_rows,
-    free_port,
     open_windows,
     redis_windows,
     upsert_windows,

@@ -21,13 +21,12 @@ import pytest
 import redis
 
 from contracts.redis_keys import RedisKeys
-from tests.conftest import REPO_ROOT, Infra
+from tests.conftest import REPO_ROOT, Infra, free_port
 from tests.sync_service.conftest import (
     WorkerProcess,
     assert_synced_exactly_once,
     closed_windows,
     fetch_rows,
-    free_port,
     redis_windows,
     upsert_windows,
 )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -11,16 +10,9 @@ import pytest
 import uvicorn
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
-from tests.conftest import Infra, unique_name, wait_until
+from tests.conftest import Infra, free_port, unique_name, wait_until
 from track_service.app import create_app
 from track_service.settings import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def service_settings(bootstrap: str, topic: str, **overrides: Any) -> Settings:

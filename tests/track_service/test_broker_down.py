@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from localstack.stack import Kafka, StackSettings
-from tests.conftest import REPO_ROOT
-from tests.track_service.conftest import RunningService, free_port, read_topic, service_settings
+from tests.conftest import REPO_ROOT, free_port
+from tests.track_service.conftest import RunningService, read_topic, service_settings
 from track_service.settings import Settings
 
 
