@@ -48,7 +48,7 @@ class FlinkJob(Component):
     """The metrics job on the local Flink cluster: `up` submits it unless it already runs."""
 
     def url(self) -> str:
-        return f"http://localhost:{self.settings.flink_rest_port}/#/job/running"
+        return f"http://localhost:{self.settings.flink_ui_port}/#/job/running"
 
     def _job_settings(self) -> JobSettings:
         return load_settings(JobSettings)

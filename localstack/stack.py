@@ -39,8 +39,9 @@ PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 class StackSettings(KafkaSettings, RedisSettings, PostgresSettings):
     run_dir: Path = Field(default=REPO_ROOT / ".run")
     kafka_controller_port: int = Field(default=9093, ge=1, le=65535)
-    flink_rest_port: int = Field(default=8081, ge=1, le=65535)
-    flink_taskmanager_slots: int = Field(default=4, ge=1)
+    flink_ui_port: int = Field(default=8081, ge=1, le=65535)
+    flink_task_slots: int = Field(default=4, ge=1, description="Slots of the local TaskManager (tests run jobs side by side).")
+    flink_taskmanager_memory: str = Field(default="2560m", pattern=r"^[0-9]+[mg]$")
     flink_checkpoint_interval_s: int = Field(default=10, ge=1)
     kafka_heap: str = "512m"
     # The product's own processes (same env names as their services read).
@@ -439,7 +440,7 @@ class Flink(Component):
         return logs[-1] if logs else self.log_dir / "jobmanager.log"
 
     def url(self) -> str:
-        return f"http://localhost:{self.settings.flink_rest_port}"
+        return f"http://localhost:{self.settings.flink_ui_port}"
 
     def env(self) -> dict[str, str]:
         return {
@@ -486,11 +487,11 @@ class Flink(Component):
         s = self.settings
         python = sys.executable
         overrides: dict[str, object] = {
-            "rest.port": s.flink_rest_port,
+            "rest.port": s.flink_ui_port,
             "rest.address": "localhost",
             "rest.bind-address": "localhost",
-            "taskmanager.numberOfTaskSlots": s.flink_taskmanager_slots,
-            "taskmanager.memory.process.size": "2560m",
+            "taskmanager.numberOfTaskSlots": s.flink_task_slots,
+            "taskmanager.memory.process.size": s.flink_taskmanager_memory,
             "jobmanager.memory.process.size": "1024m",
             "execution.checkpointing.dir": f"file://{self.home / 'checkpoints'}",
             "execution.checkpointing.interval": f"{s.flink_checkpoint_interval_s}s",
@@ -526,7 +527,7 @@ class Flink(Component):
         require_tool("java", "Java", "install a JDK 17 (apt-get install openjdk-17-jre-headless)")
         if not any(FLINK_CONNECTOR_LIBS.glob("flink-sql-connector-kafka-*.jar")):
             raise StackError(f"Flink Kafka connector missing in {FLINK_CONNECTOR_LIBS}: run `make setup`")
-        require_free_port(self.settings.flink_rest_port, "Flink REST/web UI", "FLINK_REST_PORT")
+        require_free_port(self.settings.flink_ui_port, "Flink REST/web UI", "FLINK_UI_PORT")
         self.write_config()
         bin_dir = flink_home() / "bin"
         for script in ("jobmanager.sh", "taskmanager.sh"):

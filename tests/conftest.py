@@ -102,7 +102,7 @@ def _local_infra() -> Infra:
         redis_port=int(env("REDIS_PORT", "6379")),
         redis_password=env("REDIS_PASSWORD", "redispass"),
         postgres_dsn=pg,
-        flink_rest_url=env("FLINK_REST_URL", f"http://localhost:{env('FLINK_REST_PORT', '8081')}"),
+        flink_rest_url=env("FLINK_REST_URL", f"http://localhost:{env('FLINK_UI_PORT', '8081')}"),
     )
 
 
