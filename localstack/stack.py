@@ -40,7 +40,8 @@ class StackSettings(KafkaSettings, RedisSettings, PostgresSettings):
     run_dir: Path = Field(default=REPO_ROOT / ".run")
     kafka_controller_port: int = Field(default=9093, ge=1, le=65535)
     flink_ui_port: int = Field(default=8081, ge=1, le=65535)
-    flink_task_slots: int = Field(default=4, ge=1, description="Slots of the local TaskManager (tests run jobs side by side).")
+    # Tests run several jobs side by side on the one local TaskManager.
+    flink_task_slots: int = Field(default=4, ge=1)
     flink_taskmanager_memory: str = Field(default="2560m", pattern=r"^[0-9]+[mg]$")
     flink_checkpoint_interval_s: int = Field(default=10, ge=1)
     kafka_heap: str = "512m"
