@@ -67,7 +67,8 @@ class RedisWindowWriter(ScalarFunction):  # type: ignore[misc]
         self._upsert(keys=script_keys, args=args)
         self._written.inc()
         if self.print_results:
-            print(metrics.to_json(), flush=True)
+            # PyFlink swaps print() for one that logs to the TaskManager's log; it takes no `flush`.
+            print(metrics.to_json())
         return 1
 
     def close(self) -> None:

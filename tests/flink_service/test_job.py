@@ -104,9 +104,9 @@ def test_garbage_records_are_skipped_and_counted(start_job: Callable[..., Runnin
                f"{2 * len(GARBAGE)} skipped records counted")
 
 
-def test_two_window_specs_at_once(start_job: Callable[..., RunningJob]) -> None:
+def test_two_window_specs_at_once_and_printed_results(start_job: Callable[..., RunningJob]) -> None:
     specs = "30s/10s,1m/20s"
-    job = start_job(window_specs=specs)
+    job = start_job(window_specs=specs, print_results=True)
     rng = random.Random(5)
     base = base_time_ms()
     events = generate_events(rng, start_ms=base, duration_ms=90_000, count=300)
@@ -114,6 +114,10 @@ def test_two_window_specs_at_once(start_job: Callable[..., RunningJob]) -> None:
     job.heartbeat(base + 240_000)
     assert_matches_oracle(job, events, specs)
     assert job.redis_client.smembers(job.keys.window_sizes) == {"30s", "1m"}
+    some_window = next(iter(job.redis_windows().values())).to_json()
+    wait_until(lambda: any(some_window in log.read_text(errors="replace")
+                           for log in (RUN_DIR / "flink" / "log").glob("*taskexecutor*")),
+               30, "the printed window in the TaskManager's log")
 
 
 def _taskmanager_pids() -> list[int]:
