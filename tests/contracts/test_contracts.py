@@ -1,0 +1,106 @@
+"""The shared contracts: window maths, window specs, the event schema and the canonical encoding."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pydantic import ValidationError
+
+from contracts.events import Event, TrackEvent, heartbeat_value, parse_timestamp_ms
+from contracts.history import datetime_to_ms, ms_to_datetime, row_to_window, window_row
+from contracts.metrics import WindowMetrics, metrics_response
+from contracts.redis_keys import RedisKeys
+from contracts.windows import WindowSpec, format_duration, parse_duration_s, parse_window_specs
+
+WINDOW = WindowMetrics(window_start=1_719_392_400_000, window_end=1_719_392_430_000, count=142,
+                       total_value=8563.21, unique_users=23, event_type="click", window_size="30s")
+
+
+@pytest.mark.parametrize(
+    ("timestamp_ms", "starts"),
+    [
+        (1_719_392_400_000, [1_719_392_380_000, 1_719_392_390_000, 1_719_392_400_000]),
+        (1_719_392_409_999, [1_719_392_380_000, 1_719_392_390_000, 1_719_392_400_000]),
+        (1_719_392_410_000, [1_719_392_390_000, 1_719_392_400_000, 1_719_392_410_000]),
+    ],
+)
+def test_every_window_containing_a_timestamp(timestamp_ms: int, starts: list[int]) -> None:
+    spec = WindowSpec(30, 10)
+    assert spec.window_starts(timestamp_ms) == starts
+    assert all(start <= timestamp_ms < start + spec.size_ms for start in starts)
+
+
+def test_window_specs_parse_with_labels() -> None:
+    specs = parse_window_specs("30s/10s, 5m/1m,1h/15m")
+    assert [spec.label for spec in specs] == ["30s", "5m", "1h"]
+    assert [str(spec) for spec in specs] == ["30s/10s", "5m/1m", "1h/15m"]
+    assert (parse_duration_s("90s"), format_duration(90), format_duration(120)) == (90, "90s", "2m")
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [("30s", "SIZE/SLIDE"), ("30s/7s", "whole multiple"), ("30x/10s", "bad duration"), ("", "no window spec"),
+     ("30s/10s,30s/5s", "unique"), ("0s/0s", "greater than zero")],
+)
+def test_bad_window_specs_say_what_is_wrong(text: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        parse_window_specs(text)
+
+
+def test_timestamps_in_ms_or_iso_8601() -> None:
+    assert parse_timestamp_ms("2024-06-26T09:00:00Z") == 1_719_392_400_000
+    assert parse_timestamp_ms("2024-06-26T11:00:00+02:00") == 1_719_392_400_000
+    assert parse_timestamp_ms(1_719_392_400_000) == 1_719_392_400_000
+    for absurd in (12, 5_000_000_000_000, "yesterday", True, float("nan")):
+        with pytest.raises(ValueError):
+            parse_timestamp_ms(absurd)
+
+
+def test_a_client_event_resolves_to_the_wire_record() -> None:
+    event = TrackEvent(event_type="click", user_id="u-1").resolve(received_ms=1_719_392_400_000)
+    assert (event.timestamp, event.value, event.properties) == (1_719_392_400_000, 0.0, {})
+    assert len(event.event_id) == 32
+    assert Event.from_kafka_value(event.to_kafka_value()) == event
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"event_type": "Bad Type", "user_id": "u"}, {"event_type": "click", "user_id": ""},
+     {"event_type": "click", "user_id": "u", "value": float("inf")},
+     {"event_type": "click", "user_id": "u", "properties": {"x": "y" * 5000}},
+     {"event_type": "click", "user_id": "u", "surprise": 1}],
+)
+def test_client_events_that_do_not_fit_are_rejected(fields: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        TrackEvent.model_validate(fields)
+
+
+def test_heartbeats_carry_only_a_timestamp() -> None:
+    assert json.loads(heartbeat_value(1_719_392_400_000)) == {"heartbeat": True, "timestamp": 1_719_392_400_000}
+
+
+def test_window_encoding_is_canonical_and_in_the_seed_order() -> None:
+    encoded = WINDOW.to_json()
+    assert list(json.loads(encoded)) == ["window_start", "window_end", "count", "total_value", "unique_users",
+                                         "event_type", "window_size"]
+    assert " " not in encoded
+    assert WindowMetrics.from_json(encoded).to_json() == encoded
+    assert metrics_response("click", "30s", [WINDOW]) == {
+        "event_type": "click", "window_size": "30s",
+        "entries": [{"window_start": 1_719_392_400_000, "count": 142, "total_value": 8563.21, "unique_users": 23}],
+    }
+
+
+def test_history_rows_round_trip() -> None:
+    assert datetime_to_ms(ms_to_datetime(1_719_392_400_123)) == 1_719_392_400_123
+    row = dict(zip(("event_type", "window_size", "window_start", "window_end", "count", "total_value",
+                    "unique_users"), window_row(WINDOW), strict=True))
+    assert row_to_window(row) == WINDOW
+
+
+def test_redis_key_layout() -> None:
+    keys = RedisKeys("metrics")
+    assert keys.windows("click", "30s") == "metrics:windows:click:30s"
+    assert (keys.event_types, keys.window_sizes, keys.updates_channel) == (
+        "metrics:registry:event_types", "metrics:registry:window_sizes", "metrics:updates")
