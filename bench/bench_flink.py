@@ -81,6 +81,7 @@ class BenchJob:
     redis_client: redis.Redis
     cluster: FlinkCluster
     job_id: str | None = None
+    other_groups: list[str] = field(default_factory=list)  # e.g. the consumer perf test's, deleted on close
 
     @classmethod
     def create(cls, kind: str, partitions: int = PARTITIONS, **overrides: Any) -> BenchJob:
@@ -146,8 +147,14 @@ class BenchJob:
         if self.job_id is not None:
             with contextlib.suppress(Exception):  # already gone is fine
                 self.cluster.cancel(self.job_id)
+                # A source still polling would have the broker auto-create the topic again after its deletion.
+                self.cluster.wait_state(self.job_id, {"CANCELED", "FAILED", "FINISHED"}, 60)
         for future in self.admin.delete_topics([self.topic]).values():
             with contextlib.suppress(Exception):
+                future.result(timeout=30)
+        groups = [self.settings.kafka_consumer_group, *self.other_groups]
+        for future in self.admin.delete_consumer_groups(groups).values():
+            with contextlib.suppress(Exception):  # a group that never committed does not exist
                 future.result(timeout=30)
         stale = list(self.redis_client.scan_iter(match=f"{self.keys.prefix}:*", count=1000))
         if stale:
@@ -313,9 +320,8 @@ def run_drain(job: BenchJob, events: int, event_rate: int, timeout_s: float) -> 
 # --- phase 2: the reference, Kafka's consumer perf test ------------------------------------------
 
 
-def consumer_perf(bootstrap: str, topic: str, messages: int) -> dict[str, Any]:
+def consumer_perf(bootstrap: str, topic: str, messages: int, group: str) -> dict[str, Any]:
     """Run ConsumerPerformance on `topic` with a fresh group; its own rate figures (JVM start excluded)."""
-    group = f"bench-perf-{uuid.uuid4().hex[:8]}"
     cmd = [
         "java", "-Xmx512m", "-cp", f"{KAFKA_LIBS}/*", "org.apache.kafka.tools.ConsumerPerformance",
         "--bootstrap-server", bootstrap, "--topic", topic, "--messages", str(messages), "--group", group,
@@ -462,7 +468,9 @@ def main() -> int:
     job = BenchJob.create("flink", flink_parallelism=args.parallelism)
     try:
         drain = run_drain(job, args.events, args.event_rate, args.drain_timeout)
-        perf = consumer_perf(job.settings.kafka_bootstrap_servers, job.topic, drain["records_in_topic"])
+        job.other_groups.append(f"bench-perf-{uuid.uuid4().hex[:8]}")
+        perf = consumer_perf(job.settings.kafka_bootstrap_servers, job.topic, drain["records_in_topic"],
+                             job.other_groups[-1])
         live = run_live(job, args.live_seconds, args.live_rate, args.live_event_types) if args.live_seconds else {}
     finally:
         job.close()
