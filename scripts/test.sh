@@ -27,4 +27,4 @@ echo "[test] mypy"
 .venv/bin/mypy . || exit 1
 echo "[test] pytest"
 export ANALYTICS_STACK=local
-.venv/bin/pytest -p no:cacheprovider -rs "$@"
+.venv/bin/pytest -p no:cacheprovider -v -rs "$@"
