@@ -6,12 +6,12 @@ All parameters come from the same env settings as every other service (flink_ser
 
 from __future__ import annotations
 
-from pyflink.table import DataTypes, EnvironmentSettings, TableEnvironment
+from pyflink.table import EnvironmentSettings, TableEnvironment
 from pyflink.table.udf import udf
 
 from contracts.settings import load_settings
 from flink_service import sql
-from flink_service.redis_writer import WRITER_RESULT_TYPE, RedisWindowWriter, SkippedRecordCounter
+from flink_service.redis_writer import WRITER_RESULT_TYPE, RedisWindowWriter
 from flink_service.settings import Settings
 
 
@@ -42,9 +42,7 @@ def build(env: TableEnvironment, settings: Settings) -> None:
         result_type=WRITER_RESULT_TYPE,
         deterministic=False,
     )
-    skipped = udf(SkippedRecordCounter(), result_type=DataTypes.INT(), deterministic=False)
     env.create_temporary_function("write_window", writer)
-    env.create_temporary_function("count_skipped", skipped)
     env.execute_sql(
         sql.source_ddl(
             topic=settings.kafka_events_topic,
@@ -57,15 +55,16 @@ def build(env: TableEnvironment, settings: Settings) -> None:
     env.execute_sql(sql.parsed_view(settings.max_future_s))
     env.execute_sql(sql.VALID_EVENTS_VIEW)
     env.execute_sql("CREATE TEMPORARY TABLE windows_done (n INT) WITH ('connector' = 'blackhole')")
-    # Its Flink metric `skipped_records[..]__Writer.numRecordsIn` counts every skipped record.
-    env.execute_sql("CREATE TEMPORARY TABLE skipped_records (n INT) WITH ('connector' = 'blackhole')")
+    # Its Flink metric `skipped_records[..]__Writer.numRecordsIn` counts every skipped record
+    # (invalid or late).
+    env.execute_sql("CREATE TEMPORARY TABLE skipped_records (problem STRING) WITH ('connector' = 'blackhole')")
     statements = env.create_statement_set()
     statements.add_insert_sql(
         "INSERT INTO windows_done SELECT write_window(event_type, window_size, window_start, window_end, "
         f"event_count, total_value, unique_users) FROM ({sql.windows_union(settings.windows)})"
     )
     statements.add_insert_sql(
-        f"INSERT INTO skipped_records SELECT count_skipped(problem) FROM ({sql.INVALID_QUERY})"
+        f"INSERT INTO skipped_records {sql.INVALID_QUERY}"
     )
     statements.execute()
 

@@ -1,8 +1,8 @@
-"""The Python end of the job: writes each window result to Redis and counts skipped records.
+"""The Python end of the job: writes each window result to Redis.
 
-Both are Flink scalar functions whose side effect is the point; their results go to a blackhole
-sink. Writes are idempotent upserts (one Lua call per window), so a window replayed after a
-failure replaces its entry instead of adding a second one.
+A Flink scalar function whose side effect is the point; its result goes to a blackhole sink, whose
+`numRecordsIn` metric counts the windows written. Writes are idempotent upserts (one Lua call per
+window), so a window replayed after a failure replaces its entry instead of adding a second one.
 """
 
 from __future__ import annotations
@@ -47,14 +47,12 @@ class RedisWindowWriter(ScalarFunction):  # type: ignore[misc]
         self.print_results = print_results
         self._client: Any = None
         self._upsert: Any = None
-        self._written: Any = None
 
     def open(self, function_context: FunctionContext) -> None:
         import redis
 
         self._client = redis.Redis.from_url(self.redis_url, socket_timeout=10, health_check_interval=30)
         self._upsert = self._client.register_script(UPSERT_WINDOW_LUA)
-        self._written = function_context.get_metric_group().counter("windows_written")
 
     def eval(
         self, event_type: str, window_size: str, window_start: datetime, window_end: datetime,
@@ -65,7 +63,6 @@ class RedisWindowWriter(ScalarFunction):  # type: ignore[misc]
         )
         script_keys, args = upsert_window_call(self.keys, metrics, self.ttl_s)
         self._upsert(keys=script_keys, args=args)
-        self._written.inc()
         if self.print_results:
             # PyFlink swaps print() for one that logs to the TaskManager's log; it takes no `flush`.
             print(metrics.to_json())
@@ -74,28 +71,6 @@ class RedisWindowWriter(ScalarFunction):  # type: ignore[misc]
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
-
-    def is_deterministic(self) -> bool:
-        return False
-
-
-class SkippedRecordCounter(ScalarFunction):  # type: ignore[misc]
-    """Counts records the job skips, per reason, as Flink metrics `skipped_records_<reason>`."""
-
-    def __init__(self) -> None:
-        self._group: Any = None
-        self._counters: dict[str, Any] = {}
-
-    def open(self, function_context: FunctionContext) -> None:
-        self._group = function_context.get_metric_group()
-        self._counters["total"] = self._group.counter("skipped_records")
-
-    def eval(self, problem: str) -> int:
-        if problem not in self._counters:
-            self._counters[problem] = self._group.counter(f"skipped_records_{problem}")
-        self._counters[problem].inc()
-        self._counters["total"].inc()
-        return 1
 
     def is_deterministic(self) -> bool:
         return False
