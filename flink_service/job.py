@@ -52,7 +52,7 @@ def build(env: TableEnvironment, settings: Settings) -> None:
             max_future_s=settings.max_future_s,
         )
     )
-    env.execute_sql(sql.parsed_view(settings.max_future_s))
+    env.execute_sql(sql.parsed_view())
     env.execute_sql(sql.VALID_EVENTS_VIEW)
     env.execute_sql("CREATE TEMPORARY TABLE windows_done (n INT) WITH ('connector' = 'blackhole')")
     # Its Flink metric `skipped_records[..]__Writer.numRecordsIn` counts every skipped record
