@@ -35,22 +35,23 @@ class FlinkCluster:
     def __init__(self, rest_url: str) -> None:
         self.rest_url = rest_url.rstrip("/")
 
-    def _get(self, path: str) -> Any:
+    def get_json(self, path: str) -> Any:
+        """GET a REST path (e.g. `/jobs/overview`) and decode its JSON."""
         with urllib.request.urlopen(f"{self.rest_url}{path}", timeout=5) as response:
             return json.load(response)
 
     def jobs(self) -> list[JobSummary]:
-        return [JobSummary(j["jid"], j["name"], j["state"]) for j in self._get("/jobs/overview")["jobs"]]
+        return [JobSummary(j["jid"], j["name"], j["state"]) for j in self.get_json("/jobs/overview")["jobs"]]
 
     def running_jobs(self, name: str) -> list[JobSummary]:
         return [job for job in self.jobs() if job.name == name and job.state in RUNNING_STATES]
 
     def job(self, job_id: str) -> dict[str, Any]:
-        data: dict[str, Any] = self._get(f"/jobs/{job_id}")
+        data: dict[str, Any] = self.get_json(f"/jobs/{job_id}")
         return data
 
     def completed_checkpoints(self, job_id: str) -> int:
-        counts = self._get(f"/jobs/{job_id}/checkpoints")["counts"]
+        counts = self.get_json(f"/jobs/{job_id}/checkpoints")["counts"]
         return int(counts["completed"])
 
     def cancel(self, job_id: str) -> None:

@@ -71,10 +71,10 @@ class RunningJob:
         total = 0
         for vertex in self.cluster.job(self.job_id)["vertices"]:
             base = f"/jobs/{self.job_id}/vertices/{vertex['id']}/subtasks/metrics"
-            available = [m["id"] for m in self.cluster._get(base)]
+            available = [m["id"] for m in self.cluster.get_json(base)]
             wanted = [metric for metric in available if metric.endswith(name) and contains in metric]
             if wanted:
-                values = self.cluster._get(f"{base}?get={','.join(wanted)}&agg=sum")
+                values = self.cluster.get_json(f"{base}?get={','.join(wanted)}&agg=sum")
                 total += sum(int(float(value["sum"])) for value in values)
         return total
 
