@@ -27,4 +27,9 @@ class Settings(KafkaSettings, RedisSettings, WindowSettings):
     max_future_s: int = Field(
         default=300, ge=0, description="Events stamped further than this in the future are skipped as absurd."
     )
+    flink_savepoint_dir: str = Field(
+        default="",
+        pattern=r"^(file://.+)?$",
+        description="file:// directory for savepoints: stop writes one, submit resumes from the newest; empty = off.",
+    )
     heartbeat_interval_s: float = Field(default=5, gt=0, description="Seconds between watermark heartbeats.")

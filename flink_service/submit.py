@@ -1,13 +1,18 @@
-"""Submit the metrics job to the Flink cluster, unless a job of the same name already runs.
+"""Submit the metrics job to the Flink cluster, unless a job of the same name already runs; or stop it.
 
-    python -m flink_service.submit
+    python -m flink_service.submit          # submit (resuming from the newest savepoint, if any)
+    python -m flink_service.submit --stop   # stop with a savepoint (cancel when FLINK_SAVEPOINT_DIR is empty)
 
 Waits (bounded) for the JobManager, then runs flink_service/job.py through `flink run -d` with
 this interpreter for the Python workers. Exit 0 when the job runs (newly or already), 1 otherwise.
+With FLINK_SAVEPOINT_DIR set, a job stopped with `--stop` resumes exactly where it stopped, open
+windows included; without it, a resubmitted job starts over from its consumer group's offsets in
+Kafka (the earliest retained event when none were committed) and recomputes the windows from there.
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 import time
@@ -17,6 +22,7 @@ from pathlib import Path
 from contracts.settings import load_settings
 from flink_service import job
 from flink_service.cluster import FlinkCluster, cli_error_summary, parse_job_id
+from flink_service.savepoints import job_savepoint_dir, latest_savepoint
 from flink_service.settings import Settings
 
 log = logging.getLogger("flink_service.submit")
@@ -46,11 +52,15 @@ def submit(settings: Settings, extra_env: dict[str, str] | None = None, timeout_
         log.info("job %r already running as %s: not submitting a second copy", settings.flink_job_name,
                  running[0].job_id)
         return running[0].job_id
-    log.info("submitting job %r to %s", settings.flink_job_name, settings.flink_rest_url)
-    done = cluster.run_python(Path(job.__file__), [], detached=True, env=extra_env)
+    savepoint = latest_savepoint(settings.flink_savepoint_dir, settings.flink_job_name)
+    log.info("submitting job %r to %s%s", settings.flink_job_name, settings.flink_rest_url,
+             f", resuming from {savepoint}" if savepoint else "")
+    done = cluster.run_python(Path(job.__file__), [], detached=True, env=extra_env, savepoint=savepoint)
     if done.returncode != 0:
         summary = cli_error_summary(done.stdout + "\n" + done.stderr)
-        raise SystemExit(f"flink run failed (exit {done.returncode}):\n{summary}")
+        hint = (f"\nIt resumed from {savepoint}: if the job changed (e.g. WINDOW_SPECS), its state no longer fits;"
+                " move that savepoint away to start without it.") if savepoint else ""
+        raise SystemExit(f"flink run failed (exit {done.returncode}):\n{summary}{hint}")
     job_id = parse_job_id(done.stdout)
     state = cluster.wait_state(job_id, {"RUNNING", "FAILED", "FINISHED", "CANCELED"}, timeout_s)
     if state != "RUNNING":
@@ -60,10 +70,38 @@ def submit(settings: Settings, extra_env: dict[str, str] | None = None, timeout_
     return job_id
 
 
-def main() -> int:
+def stop(settings: Settings) -> list[str]:
+    """Stop every running job of this name, with a savepoint when a savepoint dir is set; returns
+    the savepoint locations."""
+    cluster = FlinkCluster(settings.flink_rest_url)
+    locations = []
+    for running in cluster.running_jobs(settings.flink_job_name):
+        if settings.flink_savepoint_dir:
+            target = job_savepoint_dir(settings.flink_savepoint_dir, settings.flink_job_name)
+            try:
+                location = cluster.stop_with_savepoint(running.job_id, target)
+            except (RuntimeError, TimeoutError) as error:
+                log.warning("%s; cancelling instead: the next submit recomputes from Kafka", error)
+                cluster.cancel(running.job_id)
+                continue
+            log.info("job %s stopped with savepoint %s", running.job_id, location)
+            locations.append(location)
+        else:
+            cluster.cancel(running.job_id)
+            log.info("job %s cancelled (no FLINK_SAVEPOINT_DIR: its open windows are not kept)", running.job_id)
+    return locations
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m flink_service.submit", description=__doc__.splitlines()[0])
+    parser.add_argument("--stop", action="store_true", help="stop the job (with a savepoint) instead")
+    args = parser.parse_args(argv)
     settings = load_settings(Settings)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    submit(settings)
+    if args.stop:
+        stop(settings)
+    else:
+        submit(settings)
     return 0
 
 

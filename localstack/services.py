@@ -51,7 +51,12 @@ class FlinkJob(Component):
         return f"http://localhost:{self.settings.flink_ui_port}/#/job/running"
 
     def _job_settings(self) -> JobSettings:
-        return load_settings(JobSettings)
+        settings = load_settings(JobSettings)
+        if not settings.flink_savepoint_dir:
+            # Locally the job keeps its open windows across `make down` / `make dev` by default.
+            savepoints = self.settings.run_dir / "flink" / "savepoints"
+            settings = settings.model_copy(update={"flink_savepoint_dir": f"file://{savepoints.resolve()}"})
+        return settings
 
     def running_pid(self) -> int | None:
         return None
@@ -70,19 +75,20 @@ class FlinkJob(Component):
         already = self.safe_healthy()
         flink_env = {"FLINK_CONF_DIR": str(flink.conf_dir), "FLINK_LIB_DIR": str(flink.lib_dir)}
         job_id = submit(settings, extra_env=flink_env)
-        log(f"{self.name}: {'already running' if already else 'submitted'} as {job_id} at {self.url()}")
+        from flink_service.cluster import FlinkCluster
+
+        restored = None if already else FlinkCluster(settings.flink_rest_url).restored_from(job_id)
+        resumed = f", resumed from {restored}" if restored else ""
+        log(f"{self.name}: {'already running' if already else 'submitted'} as {job_id}{resumed} at {self.url()}")
         return not already
 
     def stop(self) -> None:
-        from flink_service.cluster import FlinkCluster
+        from flink_service.submit import stop
 
-        settings = self._job_settings()
-        cluster = FlinkCluster(settings.flink_rest_url)
         try:
-            jobs = cluster.running_jobs(settings.flink_job_name)
+            locations = stop(self._job_settings())
         except OSError:
-            log(f"{self.name}: Flink not reachable, nothing to cancel")
+            log(f"{self.name}: Flink not reachable, nothing to stop")
             return
-        for job in jobs:
-            cluster.cancel(job.job_id)
-            log(f"{self.name}: cancelled {job.job_id}")
+        for location in locations:
+            log(f"{self.name}: stopped with savepoint {location} (the next `make dev` resumes from it)")

@@ -537,6 +537,16 @@ class Flink(Component):
             if done.returncode != 0:
                 raise StackError(f"flink {script} start failed: {done.stderr.strip()[-500:]}")
 
+    def up(self) -> bool:
+        # A TaskManager can die on its own (PyFlink's Python workers have crashed one while a job was
+        # cancelled, "Reference count must not be negative"): bring a new one up beside the JobManager.
+        if self.running_pid() is not None and not self.taskmanager_pids():
+            log("flink: the JobManager runs without a TaskManager: starting one")
+            self.start_taskmanager()
+            self.wait_healthy()
+            return True
+        return super().up()
+
     def start_taskmanager(self) -> None:
         subprocess.run(["bash", str(flink_home() / "bin" / "taskmanager.sh"), "start"], env=self.env(),
                        check=True, capture_output=True)

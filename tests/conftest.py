@@ -218,8 +218,14 @@ def flink_env() -> dict[str, str]:
     return {"FLINK_CONF_DIR": str(flink_dir / "conf"), "FLINK_LIB_DIR": str(flink_dir / "lib")}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def flink_rest_url(infra: Infra) -> str:
+    """The local Flink cluster, with a TaskManager: one that died in an earlier test (PyFlink's
+    Python workers have crashed one while a job was cancelled) is replaced rather than letting
+    every later Flink test hang."""
     if infra.flink_rest_url is None:
         pytest.skip("the Flink tests need the local stack's Flink cluster (`make dev`); none here")
+    from localstack.stack import Flink, StackSettings
+
+    Flink("flink", StackSettings(run_dir=RUN_DIR)).up()
     return infra.flink_rest_url

@@ -11,12 +11,15 @@ import random
 import signal
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from contracts.events import Event, now_ms
+from contracts.settings import to_env
 from contracts.windows import parse_window_specs
 from flink_service.settings import Settings
+from flink_service.submit import stop as stop_job
 from flink_service.submit import submit
 from tests.conftest import RUN_DIR, wait_until
 from tests.flink_service.conftest import PubSubCollector, RunningJob
@@ -171,3 +174,28 @@ def test_taskmanager_killed_after_checkpoint_recovers_without_loss_or_doubles(
 def test_settings_reject_bad_window_specs() -> None:
     with pytest.raises(ValueError, match="whole multiple"):
         Settings(window_specs="30s/7s")
+
+
+def test_a_job_stopped_with_a_savepoint_resumes_with_its_open_windows(
+    start_job: Callable[..., RunningJob], tmp_path: Path, flink_env: dict[str, str]
+) -> None:
+    job = start_job(flink_savepoint_dir=f"file://{tmp_path}/savepoints")
+    rng = random.Random(9)
+    base = base_time_ms()
+    before = generate_events(rng, start_ms=base, duration_ms=60_000, count=300)
+    after = generate_events(rng, start_ms=base + 60_000, duration_ms=30_000, count=150)
+    job.produce(before)
+    job.heartbeat(base + 60_000)
+    wait_until(lambda: any(key[2] == base + 20_000 for key in job.redis_windows()), 90, "the first windows")
+
+    # Windows [base+40s, base+70s) and [base+50s, base+80s) are open: their events so far are only in state.
+    [location] = stop_job(job.settings)
+    assert job.cluster.job(job.job_id)["state"] == "FINISHED"
+    # Flink writes the URI as file:/path.
+    assert location.startswith(f"file:{tmp_path}/savepoints/{job.settings.flink_job_name}/savepoint-")
+
+    job.job_id = submit(job.settings, extra_env={**to_env(job.settings), **flink_env})
+    assert job.cluster.restored_from(job.job_id) == location
+    job.produce(after)
+    job.heartbeat(base + 200_000)
+    assert_matches_oracle(job, before + after, "30s/10s")
