@@ -9,6 +9,7 @@ import urllib.request
 from dataclasses import dataclass
 
 from contracts.settings import load_settings
+from flink_service.cluster import FlinkCluster
 from flink_service.settings import Settings as JobSettings
 from localstack.stack import Component, Flink, log, require_free_port, spawn
 
@@ -62,8 +63,6 @@ class FlinkJob(Component):
         return None
 
     def healthy(self) -> bool:
-        from flink_service.cluster import FlinkCluster
-
         settings = self._job_settings()
         return bool(FlinkCluster(settings.flink_rest_url).running_jobs(settings.flink_job_name))
 
@@ -71,12 +70,8 @@ class FlinkJob(Component):
         from flink_service.submit import submit
 
         settings = self._job_settings()
-        flink = Flink("flink", self.settings)
         already = self.safe_healthy()
-        flink_env = {"FLINK_CONF_DIR": str(flink.conf_dir), "FLINK_LIB_DIR": str(flink.lib_dir)}
-        job_id = submit(settings, extra_env=flink_env)
-        from flink_service.cluster import FlinkCluster
-
+        job_id = submit(settings, extra_env=Flink("flink", self.settings).client_env())
         restored = None if already else FlinkCluster(settings.flink_rest_url).restored_from(job_id)
         resumed = f", resumed from {restored}" if restored else ""
         log(f"{self.name}: {'already running' if already else 'submitted'} as {job_id}{resumed} at {self.url()}")

@@ -446,11 +446,14 @@ class Flink(Component):
     def env(self) -> dict[str, str]:
         return {
             **os.environ,
-            "FLINK_CONF_DIR": str(self.conf_dir),
-            "FLINK_LIB_DIR": str(self.lib_dir),
+            **self.client_env(),
             "FLINK_LOG_DIR": str(self.log_dir),
             "FLINK_PID_DIR": str(self.home),
         }
+
+    def client_env(self) -> dict[str, str]:
+        """What the `flink` CLI needs to submit here: this conf dir and the lib dir with the connector."""
+        return {"FLINK_CONF_DIR": str(self.conf_dir), "FLINK_LIB_DIR": str(self.lib_dir)}
 
     def overview(self) -> dict[str, object]:
         with urllib.request.urlopen(f"{self.url()}/overview", timeout=3) as response:

@@ -214,8 +214,9 @@ def pg_schema(infra: Infra) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def flink_env() -> dict[str, str]:
     """Env for the `flink` CLI against the local cluster (its conf dir and the lib dir with the connector)."""
-    flink_dir = RUN_DIR / "flink"
-    return {"FLINK_CONF_DIR": str(flink_dir / "conf"), "FLINK_LIB_DIR": str(flink_dir / "lib")}
+    from localstack.stack import Flink, StackSettings
+
+    return Flink("flink", StackSettings(run_dir=RUN_DIR)).client_env()
 
 
 @pytest.fixture

@@ -123,19 +123,6 @@ def test_two_window_specs_at_once_and_printed_results(start_job: Callable[..., R
                30, "the printed window in the TaskManager's log")
 
 
-def _taskmanager_pids() -> list[int]:
-    pid_files = list((RUN_DIR / "flink").glob("flink-*-taskexecutor.pid"))
-    pids = [int(line) for path in pid_files for line in path.read_text().split()]
-    alive = []
-    for pid in pids:
-        try:
-            os.kill(pid, 0)
-            alive.append(pid)
-        except ProcessLookupError:
-            pass
-    return alive
-
-
 def test_taskmanager_killed_after_checkpoint_recovers_without_loss_or_doubles(
     start_job: Callable[..., RunningJob],
 ) -> None:
@@ -159,11 +146,12 @@ def test_taskmanager_killed_after_checkpoint_recovers_without_loss_or_doubles(
     stop = threading.Event()
     producer_thread = threading.Thread(target=keep_producing)
     producer_thread.start()
-    victims = _taskmanager_pids()
+    flink = Flink("flink", StackSettings(run_dir=RUN_DIR))
+    victims = flink.taskmanager_pids()
     assert victims, "no TaskManager process found to kill"
     for pid in victims:
         os.kill(pid, signal.SIGKILL)
-    Flink("flink", StackSettings(run_dir=RUN_DIR)).start_taskmanager()
+    flink.start_taskmanager()
     producer_thread.join(60)
     job.heartbeat(base + 300_000)
 
