@@ -10,12 +10,14 @@ import json
 import math
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 EVENT_TYPE_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
-MAX_PROPERTIES_BYTES = 4096
+MAX_ID_LENGTH = 128  # user_id and event_id, in characters
+MAX_PROPERTIES_BYTES = 4096  # of properties encoded as compact UTF-8 JSON, as they travel in Kafka
 # Timestamps outside these bounds (2000-01-01 .. 2100-01-01 UTC) are treated as absurd.
 MIN_TIMESTAMP_MS = 946_684_800_000
 MAX_TIMESTAMP_MS = 4_102_444_800_000
@@ -50,6 +52,30 @@ def parse_timestamp_ms(value: Any) -> int:
     return millis
 
 
+def encode_event(
+    event_id: str, event_type: str, user_id: str, value: float, timestamp: int, properties: dict[str, Any]
+) -> bytes:
+    """The Kafka value of an event: compact UTF-8 JSON, fields in this order. One encoder for every writer."""
+    return orjson.dumps({"event_id": event_id, "event_type": event_type, "user_id": user_id, "value": value,
+                         "timestamp": timestamp, "properties": properties})
+
+
+def properties_size(properties: dict[str, Any]) -> int:
+    """Bytes `properties` take in the Kafka value (compact UTF-8 JSON); ValueError if not JSON-encodable."""
+    try:
+        return len(orjson.dumps(properties))
+    except orjson.JSONEncodeError as error:
+        raise ValueError(f"properties must be plain JSON: {error}") from None
+
+
+class EventRecord(NamedTuple):
+    """An event ready to produce: its id, its key (user_id) and its encoded value."""
+
+    event_id: str
+    user_id: str
+    value: bytes
+
+
 class TrackEvent(BaseModel):
     """One event as a client sends it."""
 
@@ -69,12 +95,12 @@ class TrackEvent(BaseModel):
     )
 
     event_type: str = Field(pattern=EVENT_TYPE_PATTERN, description="Short slug, e.g. 'click'.")
-    user_id: str = Field(min_length=1, max_length=128)
+    user_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
     value: float = Field(default=0.0, allow_inf_nan=False)
     timestamp: int | None = Field(
         default=None, description="Epoch ms or ISO 8601; the time of receipt when absent."
     )
-    event_id: str | None = Field(default=None, min_length=1, max_length=128)
+    event_id: str | None = Field(default=None, min_length=1, max_length=MAX_ID_LENGTH)
     properties: dict[str, Any] | None = None
 
     @field_validator("timestamp", mode="before")
@@ -85,8 +111,8 @@ class TrackEvent(BaseModel):
     @field_validator("properties")
     @classmethod
     def _small_properties(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is not None and len(json.dumps(value)) > MAX_PROPERTIES_BYTES:
-            raise ValueError(f"properties must encode to at most {MAX_PROPERTIES_BYTES} bytes")
+        if value is not None and properties_size(value) > MAX_PROPERTIES_BYTES:
+            raise ValueError(f"properties must encode to at most {MAX_PROPERTIES_BYTES} bytes of compact JSON")
         return value
 
     def resolve(self, received_ms: int | None = None) -> Event:
@@ -108,13 +134,16 @@ class Event(BaseModel):
 
     event_id: str
     event_type: str = Field(pattern=EVENT_TYPE_PATTERN)
-    user_id: str = Field(min_length=1, max_length=128)
+    user_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
     value: float = Field(allow_inf_nan=False)
     timestamp: int = Field(description="Event time, epoch milliseconds.")
     properties: dict[str, Any] = Field(default_factory=dict)
 
     def to_kafka_value(self) -> bytes:
-        return self.model_dump_json().encode()
+        return encode_event(self.event_id, self.event_type, self.user_id, self.value, self.timestamp, self.properties)
+
+    def to_record(self) -> EventRecord:
+        return EventRecord(self.event_id, self.user_id, self.to_kafka_value())
 
     @classmethod
     def from_kafka_value(cls, raw: bytes) -> Event:

@@ -12,20 +12,20 @@ import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from contracts.events import Event, TrackEvent, now_ms
+from contracts.events import EventRecord, TrackEvent, now_ms
 from track_service.admin import ensure_topic
-from track_service.dedup import RecentEventIds
+from track_service.dedup import Attempt, RecentEventIds
 from track_service.metrics import PROMETHEUS_PATH, TrackMetrics
 from track_service.publisher import EventPublisher
 from track_service.settings import Settings
-from track_service.validation import RequestRejected, batch_items, parse_json_body, to_event
+from track_service.validation import RequestRejected, parse_json_body, plain_record, read_batch, to_event
 
 log = logging.getLogger("track_service")
 
@@ -57,13 +57,6 @@ class BatchResult(BaseModel):
     results: list[ItemResult]
 
 
-@dataclass
-class _Pending:
-    index: int
-    event: Event
-    claimed: bool  # this request owns the event_id in the dedup memory
-
-
 class Ingestor:
     """Validates items, skips retried event_ids, publishes the rest and reports each item's fate."""
 
@@ -72,37 +65,47 @@ class Ingestor:
         self.recent = recent
         self.metrics = metrics
 
-    async def ingest(self, items: Sequence[Any], endpoint: str, prefixed: bool) -> list[dict[str, Any]]:
-        """One result per item, shaped like `ItemResult` (plain dicts: this is the hot path)."""
-        received_ms = now_ms()
+    async def ingest(
+        self, items: Sequence[Any], records: Sequence[EventRecord | None], received_ms: int, endpoint: str,
+        prefixed: bool,
+    ) -> list[dict[str, Any]]:
+        """One result per item, shaped like `ItemResult` (plain dicts: this is the hot path).
+
+        `records[i]` is item i's record when the fast path already validated it, else None.
+        """
         results: list[dict[str, Any]] = [{} for _ in items]
-        to_publish: list[_Pending] = []
-        retries: list[tuple[int, str, asyncio.Future[bool]]] = []
+        attempt = self.recent.attempt()
+        publish_indexes: list[int] = []
+        publish_records: list[EventRecord] = []
+        retries: list[tuple[int, str, Attempt]] = []
         for index, item in enumerate(items):
-            try:
-                event = to_event(item, received_ms, f"events[{index}]" if prefixed else "")
-            except RequestRejected as rejected:
-                self.metrics.rejected.labels(rejected.reason).inc()
-                results[index] = {"index": index, "status": "rejected", "error": rejected.detail,
-                                  "errors": rejected.errors}
-                continue
-            client_chose_id = type(item) is dict and item.get("event_id") is not None
-            earlier = self.recent.claim(event.event_id) if client_chose_id else None
+            record = records[index]
+            if record is None:
+                try:
+                    record = to_event(item, received_ms, f"events[{index}]" if prefixed else "").to_record()
+                except RequestRejected as rejected:
+                    self.metrics.rejected.labels(rejected.reason).inc()
+                    results[index] = {"index": index, "status": "rejected", "error": rejected.detail,
+                                      "errors": rejected.errors}
+                    continue
+            # Only a client-chosen event_id can come back in a retry.
+            earlier = self.recent.claim(record.event_id, attempt) if item.get("event_id") is not None else None
             if earlier is not None:
-                retries.append((index, event.event_id, earlier))
+                retries.append((index, record.event_id, earlier))
             else:
-                to_publish.append(_Pending(index, event, claimed=client_chose_id and self.recent.enabled))
+                publish_indexes.append(index)
+                publish_records.append(record)
         accepted = failed = 0
-        if to_publish:
+        if publish_records:
             # Shielded: if the client disconnects, the publication still completes and settles
             # the dedup memory, so concurrent retries waiting on it are answered.
-            errors = await asyncio.shield(self._publish(to_publish))
-            for pending, error in zip(to_publish, errors, strict=True):
-                results[pending.index] = _outcome(pending.index, pending.event.event_id, error, duplicate=False)
+            errors = await asyncio.shield(self._publish(publish_records, attempt))
+            for index, record, error in zip(publish_indexes, publish_records, errors, strict=True):
+                results[index] = _outcome(index, record.event_id, error, duplicate=False)
                 accepted += error is None
                 failed += error is not None
         for index, event_id, earlier in retries:
-            published = await asyncio.shield(earlier)
+            published = await earlier.published(event_id)
             error = None if published else "an earlier attempt with this event_id failed at the same time"
             results[index] = _outcome(index, event_id, error, duplicate=True)
             self.metrics.duplicates.inc(published)
@@ -111,16 +114,15 @@ class Ingestor:
         self.metrics.rejected.labels("kafka_unavailable").inc(failed)
         return results
 
-    async def _publish(self, pending: list[_Pending]) -> list[str | None]:
+    async def _publish(self, records: list[EventRecord], attempt: Attempt) -> list[str | None]:
         started = time.perf_counter()
-        errors: list[str | None] = ["the service failed while publishing"] * len(pending)
+        errors: list[str | None] = ["the service failed while publishing"] * len(records)
         try:
-            errors = await self.publisher.publish([item.event for item in pending])
+            errors = await self.publisher.publish(records)
         finally:
             self.metrics.produce_latency.observe(time.perf_counter() - started)
-            for item, error in zip(pending, errors, strict=True):
-                if item.claimed:
-                    self.recent.settle(item.event.event_id, error is None)
+            self.recent.settle(attempt, [record.event_id for record, error in zip(records, errors, strict=True)
+                                         if error is not None])
         return errors
 
 
@@ -153,7 +155,7 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
-            unsent = await asyncio.to_thread(publisher.close, 10)
+            unsent = await publisher.close(10)
             if unsent:
                 log.warning("%d events were still unacknowledged at shutdown", unsent)
 
@@ -185,7 +187,7 @@ def create_app(settings: Settings) -> FastAPI:
                 headers={"WWW-Authenticate": "Bearer"},
             )
 
-    async def read_document(request: Request) -> Any:
+    async def read_body(request: Request) -> bytes:
         authorize(request)
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
@@ -197,7 +199,7 @@ def create_app(settings: Settings) -> FastAPI:
             if size > limit:
                 raise RequestRejected(413, "too_large", f"body exceeds the limit of {limit} bytes")
             chunks.append(chunk)
-        return parse_json_body(b"".join(chunks), settings.track_max_json_depth)
+        return b"".join(chunks)
 
     error_responses: dict[int | str, dict[str, Any]] = {
         400: {"model": ErrorBody, "description": "Malformed body (JSON, UTF-8, nesting, non-finite numbers)"},
@@ -214,8 +216,11 @@ def create_app(settings: Settings) -> FastAPI:
         summary="Record one event",
     )
     async def track(request: Request) -> Response:
-        document = await read_document(request)
-        [result] = await state["ingestor"].ingest([document], "track", prefixed=False)
+        document = parse_json_body(await read_body(request), settings.track_max_json_depth)
+        received_ms = now_ms()
+        [result] = await state["ingestor"].ingest(
+            [document], [plain_record(document, received_ms)], received_ms, "track", prefixed=False
+        )
         if result["status"] == "rejected":  # already counted by ingest
             return JSONResponse({"detail": result["error"], "errors": result["errors"]}, 422)
         if result["status"] == "failed":
@@ -240,15 +245,16 @@ def create_app(settings: Settings) -> FastAPI:
         summary=f"Record up to {settings.track_max_batch_events} events; the answer reports each one",
     )
     async def track_batch(request: Request) -> Response:
-        items = batch_items(await read_document(request), settings.track_max_batch_events)
-        results = await state["ingestor"].ingest(items, "batch", prefixed=True)
+        raw = await read_body(request)
+        received_ms = now_ms()
+        items, records = read_batch(raw, settings.track_max_batch_events, settings.track_max_json_depth, received_ms)
+        results = await state["ingestor"].ingest(items, records, received_ms, "batch", prefixed=True)
         counts = {"accepted": 0, "rejected": 0, "failed": 0}
         for result in results:
             counts[result["status"]] += 1
-        body = {**counts, "results": results}
-        if counts["failed"]:
-            return JSONResponse(body, 503, retry_after)
-        return JSONResponse(body, 202 if counts["accepted"] else 422)
+        status = 503 if counts["failed"] else 202 if counts["accepted"] else 422
+        return Response(orjson.dumps({**counts, "results": results}), status, retry_after if counts["failed"] else None,
+                        media_type="application/json")
 
     @app.get("/health", summary="Ready when Kafka answers and the events topic exists")
     async def health() -> JSONResponse:

@@ -4,6 +4,9 @@ Limit: the memory is per process and lost on restart. With several replicas, or 
 a retry can publish an event twice; consumers must still tolerate duplicates by event_id (see
 docs/track_service.md). Within one process it is exact, including concurrent retries of an event
 still awaiting Kafka's ack: they wait for the first attempt and share its outcome.
+
+One `Attempt` per request holds the outcome of all the event_ids it claimed, so claiming costs a
+dictionary entry per event, not a future.
 """
 
 from __future__ import annotations
@@ -11,7 +14,20 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+
+@dataclass(slots=True, eq=False)
+class Attempt:
+    """One request's publication of the event_ids it claimed."""
+
+    claimed_at: float
+    outcome: asyncio.Future[frozenset[str]]  # resolves to the claimed event_ids that failed
+
+    async def published(self, event_id: str) -> bool:
+        """Wait for the attempt (shielded: a waiter going away does not cancel it); True if event_id made it."""
+        return event_id not in await asyncio.shield(self.outcome)
 
 
 class RecentEventIds:
@@ -19,8 +35,8 @@ class RecentEventIds:
         self.horizon_s = horizon_s
         self.max_entries = max_entries
         self._clock = clock
-        # event_id -> (claimed at, outcome: True published / False failed); oldest first.
-        self._entries: OrderedDict[str, tuple[float, asyncio.Future[bool]]] = OrderedDict()
+        # event_id -> the attempt that claimed it; oldest first.
+        self._entries: OrderedDict[str, Attempt] = OrderedDict()
 
     @property
     def enabled(self) -> bool:
@@ -29,33 +45,36 @@ class RecentEventIds:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def claim(self, event_id: str) -> asyncio.Future[bool] | None:
-        """None when this caller must publish (then call `settle`); else the earlier attempt's outcome."""
+    def attempt(self) -> Attempt:
+        """Start a request's claims (and forget entries past the horizon)."""
+        self._expire()
+        return Attempt(self._clock(), asyncio.get_running_loop().create_future())
+
+    def claim(self, event_id: str, attempt: Attempt) -> Attempt | None:
+        """None when `attempt` must publish event_id (then `settle` it); else the earlier attempt."""
         if not self.enabled:
             return None
-        self._expire()
-        entry = self._entries.get(event_id)
-        if entry is not None:
-            return entry[1]
-        self._entries[event_id] = (self._clock(), asyncio.get_running_loop().create_future())
-        while len(self._entries) > self.max_entries:
+        earlier = self._entries.get(event_id)
+        if earlier is not None:
+            return earlier
+        self._entries[event_id] = attempt
+        if len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
         return None
 
-    def settle(self, event_id: str, published: bool) -> None:
-        entry = self._entries.get(event_id)
-        if entry is None:
-            return
-        if not entry[1].done():
-            entry[1].set_result(published)
-        if not published:
-            # A failed attempt must not swallow the client's retry.
-            del self._entries[event_id]
+    def settle(self, attempt: Attempt, failed: Iterable[str]) -> None:
+        """Resolve the attempt; its failed event_ids are forgotten so the client's retry publishes them."""
+        failed = frozenset(failed)
+        if not attempt.outcome.done():
+            attempt.outcome.set_result(failed)
+        for event_id in failed:
+            if self._entries.get(event_id) is attempt:
+                del self._entries[event_id]
 
     def _expire(self) -> None:
         cutoff = self._clock() - self.horizon_s
         while self._entries:
-            claimed_at, outcome = next(iter(self._entries.values()))
-            if claimed_at > cutoff or not outcome.done():
+            oldest = next(iter(self._entries.values()))
+            if oldest.claimed_at > cutoff or not oldest.outcome.done():
                 return
             self._entries.popitem(last=False)

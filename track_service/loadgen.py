@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import orjson
 from confluent_kafka import KafkaError, Message, Producer
 
 from contracts.events import MIN_TIMESTAMP_MS, now_ms
@@ -156,6 +157,9 @@ class Sender:
         return None
 
 
+_JSON = {"content-type": "application/json"}
+
+
 class HttpBatchSender(Sender):
     def __init__(self, url: str, api_key: str | None, single: bool, concurrency: int) -> None:
         headers = {"X-API-Key": api_key} if api_key else {}
@@ -170,13 +174,13 @@ class HttpBatchSender(Sender):
             return
         started = time.perf_counter()
         try:
-            response = await self.client.post("/track/batch", json={"events": batch})
+            response = await self.client.post("/track/batch", content=orjson.dumps({"events": batch}), headers=_JSON)
         except httpx.HTTPError:
             tally.failed += len(batch)
             return
         tally.latencies_s.append(time.perf_counter() - started)
         if response.status_code in (202, 422, 503):
-            body = response.json()
+            body = orjson.loads(response.content)
             if "accepted" in body:
                 tally.accepted += body["accepted"]
                 tally.rejected += body["rejected"]

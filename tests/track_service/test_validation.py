@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import random
 from typing import Any
 
 import pytest
 
+from contracts.events import MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS
 from track_service.dedup import RecentEventIds
-from track_service.validation import RequestRejected, batch_items, parse_json_body, to_event
+from track_service.loadgen import EventGenerator, Traffic
+from track_service.validation import (
+    RequestRejected,
+    batch_items,
+    parse_json_body,
+    plain_record,
+    to_event,
+    to_record,
+)
 
 
 def rejected(raw: bytes, max_depth: int = 8) -> RequestRejected:
@@ -94,15 +105,81 @@ def test_batch_envelope(document: Any, status: int, mentions: str) -> None:
 async def test_event_id_memory_expires_and_forgets_failures() -> None:
     now = [0.0]
     recent = RecentEventIds(horizon_s=10, max_entries=2, clock=lambda: now[0])
-    assert recent.claim("a") is None
-    pending = recent.claim("a")
-    assert pending is not None and not pending.done()
-    recent.settle("a", published=True)
-    assert await asyncio.wait_for(pending, 1) is True
-    assert recent.claim("b") is None
-    recent.settle("b", published=False)
-    assert recent.claim("b") is None, "a failed attempt must let the retry publish"
+    first = recent.attempt()
+    assert recent.claim("a", first) is None and recent.claim("b", first) is None
+    retry = recent.attempt()
+    earlier = recent.claim("a", retry)
+    assert earlier is first and not first.outcome.done()
+    waiting = asyncio.ensure_future(earlier.published("a"))
+    recent.settle(first, failed=["b"])
+    assert await asyncio.wait_for(waiting, 1) is True
+    assert recent.claim("b", recent.attempt()) is None, "a failed attempt must let the retry publish"
+    assert recent.claim("b", recent.attempt()) is not None
     now[0] = 11
-    assert recent.claim("a") is None, "past the horizon the id is forgotten"
-    assert recent.claim("c") is None and recent.claim("d") is None
+    assert recent.claim("a", recent.attempt()) is None, "past the horizon the id is forgotten"
+    late = recent.attempt()
+    assert recent.claim("c", late) is None and recent.claim("d", late) is None
     assert len(recent) == 2, "bounded: the oldest entries are dropped"
+
+MISSING = object()
+FIELD_CHOICES: dict[str, list[Any]] = {
+    "event_type": ["click", "a.b-c_d9", "x" * 64, "x" * 65, "Click", "click\n", "", "é", 5, None, True, MISSING],
+    "user_id": ["u", "x" * 128, "x" * 129, "ü" * 128, "", 7, None, MISSING],
+    "value": [0, -3, 2**63 - 1, 2**63, 1.5, -0.0, 1e308, True, "3", None, [1], MISSING],
+    "timestamp": [1_719_392_400_000, MIN_TIMESTAMP_MS, MIN_TIMESTAMP_MS - 1, MAX_TIMESTAMP_MS - 1, MAX_TIMESTAMP_MS,
+                  1_719_392_400_000.0, 1_719_392_400_000.5, "2024-06-26T09:00:00Z", "soon", True, None, MISSING],
+    "event_id": ["e-1", "x" * 128, "x" * 129, "", 5, None, MISSING],
+    "properties": [{}, {"page": "/", "n": 1, "ok": True, "none": None, "f": 2.5}, {"a": "y" * 4088},
+                   {"a": "y" * 4089}, {"a": "é" * 2044}, {"a": "é" * 2045}, {"a": {"b": 1}}, {"a": [1]},
+                   [], "x", None, MISSING],
+}
+
+
+def random_items(count: int) -> list[Any]:
+    rng = random.Random(7)
+    items: list[Any] = []
+    for _ in range(count):
+        item = {name: choices[0] for name, choices in FIELD_CHOICES.items()}  # a valid event, then 0-3 changes
+        for name in rng.sample(sorted(FIELD_CHOICES), rng.randint(0, 3)):
+            item[name] = rng.choice(FIELD_CHOICES[name])
+        item = {name: value for name, value in item.items() if value is not MISSING}
+        if rng.random() < 0.05:
+            item["colour"] = "red"
+        items.append(item)
+    return [*items, [1, 2], "click", None]
+
+
+def test_the_fast_path_agrees_with_the_pydantic_model() -> None:
+    """plain_record may pass an item to the model, but what it accepts the model accepts identically."""
+    received_ms = 1_719_392_400_000
+    fast = 0
+    for item in random_items(5000):
+        record = plain_record(item, received_ms)
+        if record is None:
+            continue
+        fast += 1
+        event = to_event(item, received_ms)  # raises if the model disagrees
+        expected = json.loads(event.to_kafka_value())
+        if "event_id" not in item or item["event_id"] is None:
+            expected["event_id"] = record.event_id
+        assert json.loads(record.value) == expected, item
+        assert (record.event_id, record.user_id) == (expected["event_id"], event.user_id)
+    assert 1000 < fast < 4000, "the random items must exercise both paths"
+
+
+def test_generated_traffic_takes_the_fast_path() -> None:
+    generator = EventGenerator(Traffic(seed=1, start_ms=1_719_392_400_000, rate=1000))
+    assert all(plain_record(generator.next_event(), 0) is not None for _ in range(1000))
+
+
+def test_properties_are_limited_on_their_encoded_size() -> None:
+    fits, too_big = {"a": "é" * 2044}, {"a": "é" * 2045}  # 2 bytes per character in UTF-8
+    assert to_record({"event_type": "c", "user_id": "u", "properties": fits}, 0).value
+    with pytest.raises(RequestRejected) as caught:
+        to_record({"event_type": "c", "user_id": "u", "properties": too_big}, 0)
+    assert caught.value.errors[0]["field"] == "properties"
+
+
+def test_a_body_orjson_refuses_is_still_a_400() -> None:
+    error = rejected(b'{"user_id": "\\ud800"}')  # a lone surrogate cannot be encoded as UTF-8
+    assert (error.status, error.reason) == (400, "invalid_json")
