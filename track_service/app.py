@@ -57,6 +57,9 @@ class BatchResult(BaseModel):
     results: list[ItemResult]
 
 
+_UNSET: dict[str, Any] = {}
+
+
 class Ingestor:
     """Validates items, skips retried event_ids, publishes the rest and reports each item's fate."""
 
@@ -73,7 +76,7 @@ class Ingestor:
 
         `records[i]` is item i's record when the fast path already validated it, else None.
         """
-        results: list[dict[str, Any]] = [{} for _ in items]
+        results: list[dict[str, Any]] = [_UNSET] * len(items)  # every slot is set below
         attempt = self.recent.attempt()
         publish_indexes: list[int] = []
         publish_records: list[EventRecord] = []

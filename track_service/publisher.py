@@ -12,8 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
-from functools import partial
+from collections.abc import Callable, Sequence
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
@@ -29,29 +28,44 @@ _BUSY_POLL_S = 0.001
 _IDLE_POLL_S = 0.5
 
 
-class _Outcome:
-    """Collects the delivery reports of one request; resolves its future when all are in."""
+class RequestDeliveries:
+    """Collects the delivery reports of one request's records; resolves its future when all are in.
 
-    def __init__(self, count: int, future: asyncio.Future[list[str | None]]):
-        self.errors: list[str | None] = [None] * count
-        self._pending = count
+    One callback serves every record of the request (a per-record closure costs about as much as
+    the report itself); a failed record is found again by its value, which is unique within a request
+    unless it holds the same event twice, and then either copy may be the one reported failed.
+    """
+
+    def __init__(self, records: Sequence[EventRecord], future: asyncio.Future[list[str | None]]):
+        self.records = records
+        self.errors: list[str | None] = [None] * len(records)
+        self._pending = len(records)
         self._future = future
-        if not count:
+        self._unreported: dict[bytes, list[int]] | None = None  # value -> indexes, built at the first failure
+        if not records:
             future.set_result(self.errors)
 
-    def delivered(self, index: int, error: KafkaError | None, _message: Message | None) -> None:
-        if error is None:
-            self._pending -= 1
-            if not self._pending and not self._future.done():  # done: the request was cancelled
-                self._future.set_result(self.errors)
-        else:
-            self.settle(index, _describe(error))
+    def delivered(self, error: KafkaError | None, message: Message) -> None:
+        if error is not None:
+            self.errors[self._index_of(message.value())] = _describe(error)
+        self._pending -= 1
+        if not self._pending and not self._future.done():  # done: the request was cancelled
+            self._future.set_result(self.errors)
 
-    def settle(self, index: int, error: str | None) -> None:
+    def settle(self, index: int, error: str) -> None:
+        """Record a failure found without a delivery report (the record never reached the queue)."""
         self.errors[index] = error
         self._pending -= 1
         if not self._pending and not self._future.done():
             self._future.set_result(self.errors)
+
+    def _index_of(self, value: bytes | None) -> int:
+        if self._unreported is None:
+            self._unreported = {}
+            for index, record in enumerate(self.records):
+                if self.errors[index] is None:
+                    self._unreported.setdefault(record.value, []).append(index)
+        return self._unreported[value or b""].pop()
 
 
 def _describe(error: KafkaError) -> str:
@@ -107,15 +121,14 @@ class EventPublisher:
 
     async def publish(self, records: Sequence[EventRecord]) -> list[str | None]:
         """Produce every record keyed by user_id; per record None once acked (acks=all), else why it failed."""
-        future: asyncio.Future[list[str | None]] = asyncio.get_running_loop().create_future()
-        outcome = _Outcome(len(records), future)
         if self.fatal_error is not None:
             return [f"producer failed: {self.fatal_error}"] * len(records)
+        future: asyncio.Future[list[str | None]] = asyncio.get_running_loop().create_future()
+        outcome = RequestDeliveries(records, future)
         produce = self._producer.produce
         topic = self.topic
-        delivered = outcome.delivered
+        on_delivery = outcome.delivered
         for index, record in enumerate(records):
-            on_delivery = partial(delivered, index)
             try:  # the common case, kept free of awaits
                 produce(topic, record.value, key=record.user_id, on_delivery=on_delivery)
                 continue
@@ -128,7 +141,9 @@ class EventPublisher:
         self._awaiting_acks.set()
         return await future
 
-    async def _enqueue_patiently(self, record: EventRecord, on_delivery: partial[None]) -> str | None:
+    async def _enqueue_patiently(
+        self, record: EventRecord, on_delivery: Callable[[KafkaError | None, Message], None]
+    ) -> str | None:
         deadline = time.monotonic() + self._delivery_timeout_s
         while True:
             try:
