@@ -14,18 +14,19 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-import orjson
+import msgspec
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from contracts.events import EventRecord, TrackEvent, now_ms
+from contracts.events import TrackEvent, now_ms
 from track_service.admin import ensure_topic
 from track_service.dedup import Attempt, RecentEventIds
 from track_service.metrics import PROMETHEUS_PATH, TrackMetrics
 from track_service.publisher import EventPublisher
+from track_service.records import EventRecord, check_item, read_batch
 from track_service.settings import Settings
-from track_service.validation import RequestRejected, parse_json_body, plain_record, read_batch, to_event
+from track_service.validation import RequestRejected, parse_json_body
 
 log = logging.getLogger("track_service")
 
@@ -68,31 +69,22 @@ class Ingestor:
         self.recent = recent
         self.metrics = metrics
 
-    async def ingest(
-        self, items: Sequence[Any], records: Sequence[EventRecord | None], received_ms: int, endpoint: str,
-        prefixed: bool,
-    ) -> list[dict[str, Any]]:
-        """One result per item, shaped like `ItemResult` (plain dicts: this is the hot path).
-
-        `records[i]` is item i's record when the fast path already validated it, else None.
-        """
-        results: list[dict[str, Any]] = [_UNSET] * len(items)  # every slot is set below
+    async def ingest(self, checked: Sequence[EventRecord | RequestRejected], endpoint: str) -> list[dict[str, Any]]:
+        """One result per checked item, shaped like `ItemResult` (plain dicts: this is the hot path)."""
+        results: list[dict[str, Any]] = [_UNSET] * len(checked)  # every slot is set below
         attempt = self.recent.attempt()
         publish_indexes: list[int] = []
         publish_records: list[EventRecord] = []
         retries: list[tuple[int, str, Attempt]] = []
-        for index, item in enumerate(items):
-            record = records[index]
-            if record is None:
-                try:
-                    record = to_event(item, received_ms, f"events[{index}]" if prefixed else "").to_record()
-                except RequestRejected as rejected:
-                    self.metrics.rejected.labels(rejected.reason).inc()
-                    results[index] = {"index": index, "status": "rejected", "error": rejected.detail,
-                                      "errors": rejected.errors}
-                    continue
+        for index, record in enumerate(checked):
+            if type(record) is RequestRejected:
+                self.metrics.rejected.labels(record.reason).inc()
+                results[index] = {"index": index, "status": "rejected", "error": record.detail,
+                                  "errors": record.errors}
+                continue
+            assert type(record) is EventRecord
             # Only a client-chosen event_id can come back in a retry.
-            earlier = self.recent.claim(record.event_id, attempt) if item.get("event_id") is not None else None
+            earlier = self.recent.claim(record.event_id, attempt) if record.client_event_id else None
             if earlier is not None:
                 retries.append((index, record.event_id, earlier))
             else:
@@ -220,10 +212,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     async def track(request: Request) -> Response:
         document = parse_json_body(await read_body(request), settings.track_max_json_depth)
-        received_ms = now_ms()
-        [result] = await state["ingestor"].ingest(
-            [document], [plain_record(document, received_ms)], received_ms, "track", prefixed=False
-        )
+        [result] = await state["ingestor"].ingest([check_item(document, now_ms())], "track")
         if result["status"] == "rejected":  # already counted by ingest
             return JSONResponse({"detail": result["error"], "errors": result["errors"]}, 422)
         if result["status"] == "failed":
@@ -248,16 +237,15 @@ def create_app(settings: Settings) -> FastAPI:
         summary=f"Record up to {settings.track_max_batch_events} events; the answer reports each one",
     )
     async def track_batch(request: Request) -> Response:
-        raw = await read_body(request)
-        received_ms = now_ms()
-        items, records = read_batch(raw, settings.track_max_batch_events, settings.track_max_json_depth, received_ms)
-        results = await state["ingestor"].ingest(items, records, received_ms, "batch", prefixed=True)
+        checked = read_batch(await read_body(request), settings.track_max_batch_events,
+                             settings.track_max_json_depth, now_ms())
+        results = await state["ingestor"].ingest(checked, "batch")
         counts = {"accepted": 0, "rejected": 0, "failed": 0}
         for result in results:
             counts[result["status"]] += 1
         status = 503 if counts["failed"] else 202 if counts["accepted"] else 422
-        return Response(orjson.dumps({**counts, "results": results}), status, retry_after if counts["failed"] else None,
-                        media_type="application/json")
+        body = msgspec.json.encode({**counts, "results": results})
+        return Response(body, status, retry_after if counts["failed"] else None, media_type="application/json")
 
     @app.get("/health", summary="Ready when Kafka answers and the events topic exists")
     async def health() -> JSONResponse:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import orjson
+import msgspec
 from confluent_kafka import KafkaError, Message, Producer
 
 from contracts.events import MIN_TIMESTAMP_MS, now_ms
@@ -172,15 +172,16 @@ class HttpBatchSender(Sender):
             for event in batch:
                 await self._send_one(event, tally)
             return
+        payload = msgspec.json.encode({"events": batch})
         started = time.perf_counter()
         try:
-            response = await self.client.post("/track/batch", content=orjson.dumps({"events": batch}), headers=_JSON)
+            response = await self.client.post("/track/batch", content=payload, headers=_JSON)
         except httpx.HTTPError:
             tally.failed += len(batch)
             return
         tally.latencies_s.append(time.perf_counter() - started)
         if response.status_code in (202, 422, 503):
-            body = orjson.loads(response.content)
+            body = msgspec.json.decode(response.content)
             if "accepted" in body:
                 tally.accepted += body["accepted"]
                 tally.rejected += body["rejected"]

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
-from contracts.events import EventRecord
+from track_service.records import EventRecord
 from track_service.settings import Settings
 
 log = logging.getLogger("track_service.publisher")

@@ -6,12 +6,12 @@ import asyncio
 
 from confluent_kafka import KafkaError, Message
 
-from contracts.events import EventRecord
 from track_service.publisher import RequestDeliveries
+from track_service.records import EventRecord
 
 
 async def test_each_failed_report_lands_on_its_own_item() -> None:
-    records = [EventRecord(f"e{i}", "u", f"value-{i % 3}".encode()) for i in range(5)]  # 0/3 and 1/4 equal
+    records = [EventRecord(f"e{i}", "u", f"value-{i % 3}".encode(), True) for i in range(5)]  # 0/3 and 1/4 equal
     future: asyncio.Future[list[str | None]] = asyncio.get_running_loop().create_future()
     outcome = RequestDeliveries(records, future)
     timed_out = KafkaError(KafkaError._MSG_TIMED_OUT)

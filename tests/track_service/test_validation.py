@@ -12,14 +12,8 @@ import pytest
 from contracts.events import MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS
 from track_service.dedup import RecentEventIds
 from track_service.loadgen import EventGenerator, Traffic
-from track_service.validation import (
-    RequestRejected,
-    batch_items,
-    parse_json_body,
-    plain_record,
-    to_event,
-    to_record,
-)
+from track_service.records import EventRecord, check_item, plain_batch, plain_record
+from track_service.validation import RequestRejected, batch_items, parse_json_body, to_event
 
 
 def rejected(raw: bytes, max_depth: int = 8) -> RequestRejected:
@@ -149,21 +143,25 @@ def random_items(count: int) -> list[Any]:
     return [*items, [1, 2], "click", None]
 
 
-def test_the_fast_path_agrees_with_the_pydantic_model() -> None:
-    """plain_record may pass an item to the model, but what it accepts the model accepts identically."""
+def test_the_fast_paths_agree_with_the_pydantic_model() -> None:
+    """The fast paths may pass an item to the model, but what they accept the model accepts identically."""
     received_ms = 1_719_392_400_000
     fast = 0
     for item in random_items(5000):
         record = plain_record(item, received_ms)
-        if record is None:
+        in_a_batch = plain_batch(json.dumps({"events": [item]}).encode(), 10, received_ms)
+        assert (record is None) == (in_a_batch is None), item
+        if record is None or in_a_batch is None:
             continue
         fast += 1
         event = to_event(item, received_ms)  # raises if the model disagrees
         expected = json.loads(event.to_kafka_value())
-        if "event_id" not in item or item["event_id"] is None:
-            expected["event_id"] = record.event_id
-        assert json.loads(record.value) == expected, item
-        assert (record.event_id, record.user_id) == (expected["event_id"], event.user_id)
+        client_event_id = item.get("event_id") is not None
+        for found in (record, in_a_batch[0]):
+            if not client_event_id:
+                expected["event_id"] = found.event_id
+            assert json.loads(found.value) == expected, item
+            assert found == (expected["event_id"], event.user_id, found.value, client_event_id)
     assert 1000 < fast < 4000, "the random items must exercise both paths"
 
 
@@ -174,12 +172,11 @@ def test_generated_traffic_takes_the_fast_path() -> None:
 
 def test_properties_are_limited_on_their_encoded_size() -> None:
     fits, too_big = {"a": "é" * 2044}, {"a": "é" * 2045}  # 2 bytes per character in UTF-8
-    assert to_record({"event_type": "c", "user_id": "u", "properties": fits}, 0).value
-    with pytest.raises(RequestRejected) as caught:
-        to_record({"event_type": "c", "user_id": "u", "properties": too_big}, 0)
-    assert caught.value.errors[0]["field"] == "properties"
+    assert type(check_item({"event_type": "c", "user_id": "u", "properties": fits}, 0)) is EventRecord
+    rejected = check_item({"event_type": "c", "user_id": "u", "properties": too_big}, 0)
+    assert type(rejected) is RequestRejected and rejected.errors[0]["field"] == "properties"
 
 
-def test_a_body_orjson_refuses_is_still_a_400() -> None:
+def test_a_body_msgspec_refuses_is_still_a_400() -> None:
     error = rejected(b'{"user_id": "\\ud800"}')  # a lone surrogate cannot be encoded as UTF-8
     assert (error.status, error.reason) == (400, "invalid_json")
