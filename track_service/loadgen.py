@@ -160,6 +160,17 @@ class Sender:
 _JSON = {"content-type": "application/json"}
 
 
+class BatchCounts(msgspec.Struct):
+    """The counts of a /track/batch answer; its per-item results are skipped, not built."""
+
+    accepted: int
+    rejected: int
+    failed: int
+
+
+_decode_counts = msgspec.json.Decoder(BatchCounts).decode
+
+
 class HttpBatchSender(Sender):
     def __init__(self, url: str, api_key: str | None, single: bool, concurrency: int) -> None:
         headers = {"X-API-Key": api_key} if api_key else {}
@@ -181,11 +192,14 @@ class HttpBatchSender(Sender):
             return
         tally.latencies_s.append(time.perf_counter() - started)
         if response.status_code in (202, 422, 503):
-            body = msgspec.json.decode(response.content)
-            if "accepted" in body:
-                tally.accepted += body["accepted"]
-                tally.rejected += body["rejected"]
-                tally.failed += body["failed"]
+            try:
+                counts = _decode_counts(response.content)
+            except msgspec.DecodeError:
+                pass  # not a batch result (e.g. a 422 for the whole body)
+            else:
+                tally.accepted += counts.accepted
+                tally.rejected += counts.rejected
+                tally.failed += counts.failed
                 return
         tally.failed += len(batch)
 

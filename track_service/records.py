@@ -55,6 +55,7 @@ class _PlainBatch(msgspec.Struct, forbid_unknown_fields=True):
     events: list[PlainEvent]
 
 
+_new_tuple = tuple.__new__
 _decode_plain_batch = msgspec.json.Decoder(_PlainBatch).decode
 _encode = msgspec.json.Encoder().encode
 _EVENT_TYPE = re.compile(EVENT_TYPE_PATTERN)
@@ -89,7 +90,8 @@ def _record(event: PlainEvent, received_ms: int) -> EventRecord | None:
     # The properties are part of the value, so a short value has small enough properties.
     if len(value) > MAX_PROPERTIES_BYTES and properties_size(event.properties) > MAX_PROPERTIES_BYTES:
         return None
-    return EventRecord(event.event_id, event.user_id, value, client_event_id)  # type: ignore[arg-type]
+    # tuple.__new__: NamedTuple's generated __new__ costs ~0.6 us, a tenth of this event's whole path.
+    return _new_tuple(EventRecord, (event.event_id, event.user_id, value, client_event_id))
 
 
 def plain_record(item: Any, received_ms: int) -> EventRecord | None:
