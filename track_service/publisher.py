@@ -125,19 +125,17 @@ class EventPublisher:
             return [f"producer failed: {self.fatal_error}"] * len(records)
         future: asyncio.Future[list[str | None]] = asyncio.get_running_loop().create_future()
         outcome = RequestDeliveries(records, future)
-        produce = self._producer.produce
-        topic = self.topic
+        # One call queues the whole request (partitioned by key as produce() does, measured equal);
+        # a message librdkafka could not queue (e.g. its queue is full) comes back marked "_error".
+        messages = [{"value": record[2], "key": record[1]} for record in records]
         on_delivery = outcome.delivered
-        for index, record in enumerate(records):
-            try:  # the common case, kept free of awaits
-                produce(topic, record.value, key=record.user_id, on_delivery=on_delivery)
-                continue
-            except (BufferError, KafkaException):
-                pass
-            self._awaiting_acks.set()
-            error = await self._enqueue_patiently(record, on_delivery)
-            if error is not None:
-                outcome.settle(index, error)
+        if self._producer.produce_batch(self.topic, messages, on_delivery=on_delivery) < len(messages):
+            for index, message in enumerate(messages):
+                if "_error" in message:
+                    self._awaiting_acks.set()
+                    error = await self._enqueue_patiently(records[index], on_delivery)
+                    if error is not None:
+                        outcome.settle(index, error)
         self._awaiting_acks.set()
         return await future
 

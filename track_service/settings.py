@@ -24,6 +24,10 @@ class Settings(KafkaSettings):
         default=5000, ge=100, description="How long an event may wait for Kafka's ack before the answer is 503."
     )
     track_linger_ms: int = Field(default=5, ge=0, description="Producer linger: how long to wait to fill a batch.")
+    track_producer_queue_events: int = Field(
+        default=100_000, ge=1,
+        description="Most events held for Kafka at once (memory bound); past it requests wait for room.",
+    )
     track_retry_after_s: int = Field(default=5, ge=1, description="Retry-After sent with 503.")
     track_dedup_horizon_s: int = Field(
         default=600, ge=0, description="A retried event_id within this window is acknowledged, not republished."
@@ -57,6 +61,7 @@ class Settings(KafkaSettings):
             "enable.idempotence": True,
             "acks": "all",
             "linger.ms": self.track_linger_ms,
+            "queue.buffering.max.messages": self.track_producer_queue_events,
             # The bound on how long a request waits for the ack: the event is failed (503) after it.
             "message.timeout.ms": self.track_delivery_timeout_ms,
             "compression.type": "lz4",

@@ -125,6 +125,18 @@ def test_batch_accepts_valid_items_and_reports_each(infra: Infra, service: Runni
     assert end_offsets(infra.kafka_bootstrap, service.settings.kafka_events_topic) == 2
 
 
+def test_a_batch_larger_than_the_producer_queue_waits_for_room(
+    infra: Infra, events_topic: str, serve: Callable[[Settings], RunningService]
+) -> None:
+    service = serve(service_settings(infra.kafka_bootstrap, events_topic, track_producer_queue_events=50))
+    batch = {"events": [{"event_type": "click", "user_id": f"u-{i % 7}", "event_id": f"q-{i}"} for i in range(400)]}
+    response = httpx.post(f"{service.url}/track/batch", json=batch, timeout=30)
+    assert response.status_code == 202, response.text
+    assert response.json()["accepted"] == 400
+    stored = records(infra, events_topic)
+    assert sorted(event.event_id for _, event in stored) == sorted(f"q-{i}" for i in range(400))
+
+
 def test_retries_with_the_same_event_id_publish_once(infra: Infra, service: RunningService) -> None:
     event = {"event_type": "click", "user_id": "u-1", "event_id": "retry-1"}
     first = httpx.post(f"{service.url}/track", json=event)
