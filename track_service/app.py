@@ -70,40 +70,36 @@ class Ingestor:
         self.metrics = metrics
 
     async def ingest(self, checked: Sequence[EventRecord | RequestRejected], endpoint: str) -> list[dict[str, Any]]:
-        """One result per checked item, shaped like `ItemResult` (plain dicts: this is the hot path)."""
+        """One result per checked item, shaped like `ItemResult` (plain dicts and column-wise passes:
+        this runs for every event)."""
         results: list[dict[str, Any]] = [_UNSET] * len(checked)  # every slot is set below
-        attempt = self.recent.attempt()
-        publish_indexes: list[int] = []
-        publish_records: list[EventRecord] = []
-        retries: list[tuple[int, str, Attempt]] = []
-        for index, record in enumerate(checked):
-            if type(record) is RequestRejected:
-                self.metrics.rejected.labels(record.reason).inc()
-                results[index] = {"index": index, "status": "rejected", "error": record.detail,
-                                  "errors": record.errors}
-                continue
-            assert type(record) is EventRecord
-            # Only a client-chosen event_id can come back in a retry.
-            earlier = self.recent.claim(record.event_id, attempt) if record.client_event_id else None
-            if earlier is not None:
-                retries.append((index, record.event_id, earlier))
+        indexes: list[int] = []
+        records: list[EventRecord] = []
+        for index, item in enumerate(checked):
+            if isinstance(item, RequestRejected):
+                self.metrics.rejected.labels(item.reason).inc()
+                results[index] = {"index": index, "status": "rejected", "error": item.detail, "errors": item.errors}
             else:
-                publish_indexes.append(index)
-                publish_records.append(record)
+                indexes.append(index)
+                records.append(item)
+        attempt = self.recent.attempt()
+        # Only a client-chosen event_id can come back in a retry.
+        earlier = self.recent.claim_all([record[0] if record[3] else None for record in records], attempt)
+        retries = [(indexes[position], records[position][0], claim) for position, claim in earlier.items()]
+        if earlier:
+            indexes = [index for position, index in enumerate(indexes) if position not in earlier]
+            records = [record for position, record in enumerate(records) if position not in earlier]
         accepted = failed = 0
-        if publish_records:
+        if records:
             # Shielded: if the client disconnects, the publication still completes and settles
             # the dedup memory, so concurrent retries waiting on it are answered.
-            errors = await asyncio.shield(self._publish(publish_records, attempt))
-            for index, record, error in zip(publish_indexes, publish_records, errors, strict=True):
-                if error is None:  # inlined _outcome: this runs for every event
-                    results[index] = {"index": index, "status": "accepted", "event_id": record[0], "duplicate": False}
-                else:
-                    results[index] = _outcome(index, record.event_id, error, duplicate=False)
+            errors = await asyncio.shield(self._publish(records, attempt))
             failed = len(errors) - errors.count(None)
             accepted = len(errors) - failed
-        for index, event_id, earlier in retries:
-            published = await earlier.published(event_id)
+            for index, record, error in zip(indexes, records, errors, strict=True):
+                results[index] = _outcome(index, record[0], error, duplicate=False)
+        for index, event_id, claim in retries:
+            published = await claim.published(event_id)
             error = None if published else "an earlier attempt with this event_id failed at the same time"
             results[index] = _outcome(index, event_id, error, duplicate=True)
             self.metrics.duplicates.inc(published)
@@ -119,7 +115,7 @@ class Ingestor:
             errors = await self.publisher.publish(records)
         finally:
             self.metrics.produce_latency.observe(time.perf_counter() - started)
-            self.recent.settle(attempt, [record.event_id for record, error in zip(records, errors, strict=True)
+            self.recent.settle(attempt, [record[0] for record, error in zip(records, errors, strict=True)
                                          if error is not None])
         return errors
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 
 
 @dataclass(slots=True, eq=False)
@@ -61,6 +62,26 @@ class RecentEventIds:
         if len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
         return None
+
+    def claim_all(self, event_ids: Sequence[str | None], attempt: Attempt) -> dict[int, Attempt]:
+        """`claim` each id (None: skip); {position: the earlier attempt} for the ids claimed before.
+
+        The common case, no id seen before nor twice, is two C-level passes instead of a call per id.
+        """
+        if not self.enabled:
+            return {}
+        ids = [event_id for event_id in event_ids if event_id is not None]
+        if self._entries.keys().isdisjoint(ids) and len(set(ids)) == len(ids):
+            self._entries.update(zip(ids, repeat(attempt)))
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+            return {}
+        earlier = {}
+        for position, event_id in enumerate(event_ids):
+            claim = None if event_id is None else self.claim(event_id, attempt)
+            if claim is not None:
+                earlier[position] = claim
+        return earlier
 
     def settle(self, attempt: Attempt, failed: Iterable[str]) -> None:
         """Resolve the attempt; its failed event_ids are forgotten so the client's retry publishes them."""

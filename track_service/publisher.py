@@ -64,7 +64,7 @@ class RequestDeliveries:
             self._unreported = {}
             for index, record in enumerate(self.records):
                 if self.errors[index] is None:
-                    self._unreported.setdefault(record.value, []).append(index)
+                    self._unreported.setdefault(record[2], []).append(index)
         return self._unreported[value or b""].pop()
 
 
@@ -145,7 +145,7 @@ class EventPublisher:
         deadline = time.monotonic() + self._delivery_timeout_s
         while True:
             try:
-                self._producer.produce(self.topic, record.value, key=record.user_id, on_delivery=on_delivery)
+                self._producer.produce(self.topic, record[2], key=record[1], on_delivery=on_delivery)
                 return None
             except BufferError:
                 # The local queue is full (Kafka slow or gone): wait for room, within the same bound.

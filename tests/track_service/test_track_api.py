@@ -154,8 +154,11 @@ def test_retries_with_the_same_event_id_publish_once(infra: Infra, service: Runn
     assert sum(not response.json()["duplicate"] for response in responses) == 1
     in_batch = httpx.post(f"{service.url}/track/batch", json={"events": [event, event]})
     assert [item["duplicate"] for item in in_batch.json()["results"]] == [True, True]
+    new_twice = {**event, "event_id": "retry-3"}
+    in_one_batch = httpx.post(f"{service.url}/track/batch", json={"events": [new_twice, new_twice]})
+    assert [item["duplicate"] for item in in_one_batch.json()["results"]] == [False, True]
     stored = [event.event_id for _, event in records(infra, service.settings.kafka_events_topic)]
-    assert sorted(stored) == ["retry-1", "retry-2"]
+    assert sorted(stored) == ["retry-1", "retry-2", "retry-3"]
 
 
 def test_write_keys_are_enforced_when_configured(

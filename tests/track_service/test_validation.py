@@ -12,7 +12,7 @@ import pytest
 from contracts.events import MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS
 from track_service.dedup import RecentEventIds
 from track_service.loadgen import EventGenerator, Traffic
-from track_service.records import EventRecord, check_item, plain_batch, plain_record
+from track_service.records import check_item, plain_batch, plain_record
 from track_service.validation import RequestRejected, batch_items, parse_json_body, to_event
 
 
@@ -115,6 +115,16 @@ async def test_event_id_memory_expires_and_forgets_failures() -> None:
     assert recent.claim("c", late) is None and recent.claim("d", late) is None
     assert len(recent) == 2, "bounded: the oldest entries are dropped"
 
+
+async def test_claiming_a_request_s_ids_at_once_finds_earlier_and_repeated_ones() -> None:
+    recent = RecentEventIds(horizon_s=10, max_entries=100)
+    first = recent.attempt()
+    assert recent.claim_all(["a", None, "b"], first) == {}
+    second = recent.attempt()
+    assert recent.claim_all(["c", "a", None, "c"], second) == {1: first, 3: second}
+    assert recent.claim_all([None, None], recent.attempt()) == {}
+    assert len(recent) == 3
+
 MISSING = object()
 FIELD_CHOICES: dict[str, list[Any]] = {
     "event_type": ["click", "a.b-c_d9", "x" * 64, "x" * 65, "Click", "click\n", "", "é", 5, None, True, MISSING],
@@ -157,11 +167,11 @@ def test_the_fast_paths_agree_with_the_pydantic_model() -> None:
         event = to_event(item, received_ms)  # raises if the model disagrees
         expected = json.loads(event.to_kafka_value())
         client_event_id = item.get("event_id") is not None
-        for found in (record, in_a_batch[0]):
+        for event_id, user_id, value, chosen in (record, in_a_batch[0]):
             if not client_event_id:
-                expected["event_id"] = found.event_id
-            assert json.loads(found.value) == expected, item
-            assert found == (expected["event_id"], event.user_id, found.value, client_event_id)
+                expected["event_id"] = event_id
+            assert json.loads(value) == expected, item
+            assert (event_id, user_id, chosen) == (expected["event_id"], event.user_id, client_event_id)
     assert 1000 < fast < 4000, "the random items must exercise both paths"
 
 
@@ -172,7 +182,7 @@ def test_generated_traffic_takes_the_fast_path() -> None:
 
 def test_properties_are_limited_on_their_encoded_size() -> None:
     fits, too_big = {"a": "é" * 2044}, {"a": "é" * 2045}  # 2 bytes per character in UTF-8
-    assert type(check_item({"event_type": "c", "user_id": "u", "properties": fits}, 0)) is EventRecord
+    assert type(check_item({"event_type": "c", "user_id": "u", "properties": fits}, 0)) is tuple
     rejected = check_item({"event_type": "c", "user_id": "u", "properties": too_big}, 0)
     assert type(rejected) is RequestRejected and rejected.errors[0]["field"] == "properties"
 
