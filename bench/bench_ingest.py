@@ -1,10 +1,11 @@
 """Ingestion benchmark: events/s through /track and /track/batch vs a raw confluent-kafka produce loop.
 
-    .venv/bin/python bench/bench_ingest.py [--events 100000] [--single-events 10000] [--batch-size 500]
+    .venv/bin/python -m bench.bench_ingest [--events 150000] [--single-events 3000] [--batch-size 500]
 
 All three runs use the same broker (KAFKA_BOOTSTRAP_SERVERS), the same durable producer settings
 (idempotent, acks=all) and the same pre-generated events, each into its own fresh topic. The service
-runs as its own process (`python -m track_service`); the HTTP load client runs on loopback. Latency
+runs as its own process (`python -m track_service`); the HTTP load client (bench/lean_http.py, cheap
+so that the service, not the client, sets the rate on a small machine) runs on loopback. Latency
 is per accept: the ack of one message (raw), one request (/track/batch, /track). Prints a Markdown
 report for docs/benchmarks/ingest.md.
 """
@@ -33,8 +34,9 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from bench.lean_http import LeanHttpSender  # noqa: E402
 from contracts.settings import load_settings  # noqa: E402
-from track_service.loadgen import EventGenerator, HttpBatchSender, Tally, Traffic, run_load  # noqa: E402
+from track_service.loadgen import EventGenerator, Tally, Traffic, run_load  # noqa: E402
 from track_service.settings import Settings  # noqa: E402
 
 
@@ -116,7 +118,7 @@ def through_service(settings: Settings, topic: str, events: list[dict[str, Any]]
                     batch_size: int, concurrency: int) -> Tally:
     process, url = start_service(settings, topic)
     try:
-        sender = HttpBatchSender(url, None, single=single, concurrency=concurrency)
+        sender = LeanHttpSender(url, single=single)
         return asyncio.run(run_load(Pregenerated(events), sender, rate=0, batch_size=batch_size,
                                     count=len(events), duration_s=None, concurrency=concurrency))
     finally:
@@ -139,8 +141,8 @@ def machine() -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=100_000, help="events for the raw and batch runs")
-    parser.add_argument("--single-events", type=int, default=10_000, help="events for the /track run")
+    parser.add_argument("--events", type=int, default=150_000, help="events for the raw and batch runs")
+    parser.add_argument("--single-events", type=int, default=3_000, help="events for the /track run")
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=4, help="batch requests in flight")
     parser.add_argument("--single-concurrency", type=int, default=8, help="/track requests in flight")
@@ -162,7 +164,7 @@ def main() -> int:
         for future in admin.delete_topics(list(topics.values())).values():
             future.result(timeout=30)
 
-    command = "python bench/bench_ingest.py " + " ".join(sys.argv[1:])
+    command = "python -m bench.bench_ingest " + " ".join(sys.argv[1:])
     print(f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n- machine: {machine()}\n"
           f"- broker: {settings.kafka_bootstrap_servers} (local stack, 1 KRaft node)\n- command: `{command.strip()}`\n")
     print("| path | events | failed | events/s | vs raw | p50 accept ms | p99 accept ms |")
@@ -176,7 +178,8 @@ def main() -> int:
         figures = {name: {"accepted": tally.accepted, "failed": tally.failed, "events_per_s": tally.rate,
                           "p50_ms": tally.percentile_ms(0.5), "p99_ms": tally.percentile_ms(0.99)}
                    for name, tally in (("raw", raw), ("batch", batch), ("single", single))}
-        args.json.write_text(json.dumps({"command": command.strip(), "load_after": os.getloadavg()[0], **figures}))
+        args.json.write_text(json.dumps({"command": command.strip(), "load_after": os.getloadavg()[0],
+                                         "batch_size": args.batch_size, "concurrency": args.concurrency, **figures}))
     return 0
 
 

@@ -120,6 +120,17 @@ class EventGenerator:
             produced += take
 
 
+class BatchCounts(msgspec.Struct):
+    """The counts of a /track/batch answer; its per-item results are skipped, not built."""
+
+    accepted: int
+    rejected: int
+    failed: int
+
+
+_decode_counts = msgspec.json.Decoder(BatchCounts).decode
+
+
 @dataclass
 class Tally:
     sent: int = 0
@@ -144,6 +155,20 @@ class Tally:
         ordered = sorted(self.latencies_s)
         return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] * 1000
 
+    def count_batch_answer(self, status: int, body: bytes, events: int) -> None:
+        """Add a /track/batch answer's counts; a request that got none failed as a whole."""
+        if status in (202, 422, 503):
+            try:
+                counts = _decode_counts(body)
+            except msgspec.DecodeError:
+                pass  # not a batch result (e.g. a 422 for the whole body)
+            else:
+                self.accepted += counts.accepted
+                self.rejected += counts.rejected
+                self.failed += counts.failed
+                return
+        self.failed += events
+
     def line(self) -> str:
         return (f"{self.elapsed_s:6.1f}s sent {self.sent} accepted {self.accepted} rejected {self.rejected} "
                 f"failed {self.failed} ({self.rate:,.0f} events/s)")
@@ -160,15 +185,6 @@ class Sender:
 _JSON = {"content-type": "application/json"}
 
 
-class BatchCounts(msgspec.Struct):
-    """The counts of a /track/batch answer; its per-item results are skipped, not built."""
-
-    accepted: int
-    rejected: int
-    failed: int
-
-
-_decode_counts = msgspec.json.Decoder(BatchCounts).decode
 
 
 class HttpBatchSender(Sender):
@@ -191,17 +207,7 @@ class HttpBatchSender(Sender):
             tally.failed += len(batch)
             return
         tally.latencies_s.append(time.perf_counter() - started)
-        if response.status_code in (202, 422, 503):
-            try:
-                counts = _decode_counts(response.content)
-            except msgspec.DecodeError:
-                pass  # not a batch result (e.g. a 422 for the whole body)
-            else:
-                tally.accepted += counts.accepted
-                tally.rejected += counts.rejected
-                tally.failed += counts.failed
-                return
-        tally.failed += len(batch)
+        tally.count_batch_answer(response.status_code, response.content, len(batch))
 
     async def _send_one(self, event: dict[str, Any], tally: Tally) -> None:
         started = time.perf_counter()
