@@ -58,8 +58,14 @@ def assert_matches_oracle(job: RunningJob, events: list[Event], window_specs: st
     assert not mismatched
 
 
-def test_windows_match_the_oracle_and_late_events_are_dropped(start_job: Callable[..., RunningJob]) -> None:
-    job = start_job()
+@pytest.mark.parametrize("parallelism", [1, 2])
+def test_windows_match_the_oracle_and_late_events_are_dropped(
+    start_job: Callable[..., RunningJob], parallelism: int
+) -> None:
+    """Also scaled out: two source subtasks share three partitions, each with its own watermark."""
+    job = start_job(partitions=2 if parallelism == 1 else 3, flink_parallelism=parallelism)
+    vertices = job.cluster.get_json(f"/jobs/{job.job_id}")["vertices"]
+    assert max(vertex["parallelism"] for vertex in vertices) == parallelism
     collector = PubSubCollector(job.redis_client, job.keys.updates_channel)
     collector.start()
     rng = random.Random(7)
