@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import redis
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from contracts.redis_keys import RedisKeys
@@ -140,6 +141,26 @@ def infra() -> Iterator[Infra]:
 
 def unique_name(kind: str) -> str:
     return f"test-{kind}-{uuid.uuid4().hex[:10]}"
+
+
+def end_offsets(bootstrap: str, topic: str, partitions: int = 3) -> int:
+    """Total records ever written to the topic (sum of high watermarks)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": unique_name("group"), "log_level": 3})
+    try:
+        return sum(
+            consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[1]
+            for partition in range(partitions)
+        )
+    finally:
+        consumer.close()
+
+
+def committed_offsets(bootstrap: str, group: str, topic: str, partitions: int = 3) -> int:
+    """Total offsets the consumer group has committed on the topic (0 for a partition with none)."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    request = ConsumerGroupTopicPartitions(group, [TopicPartition(topic, p) for p in range(partitions)])
+    [future] = admin.list_consumer_group_offsets([request]).values()
+    return sum(max(tp.offset, 0) for tp in future.result(timeout=10).topic_partitions)
 
 
 @pytest.fixture

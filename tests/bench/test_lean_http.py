@@ -9,8 +9,8 @@ import pytest
 
 from bench.bench_ingest import Pregenerated
 from bench.lean_http import LeanHttpSender
-from tests.conftest import Infra
-from tests.track_service.conftest import RunningService, end_offsets
+from tests.conftest import Infra, end_offsets
+from tests.track_service.conftest import RunningService
 from track_service.loadgen import EventGenerator, Traffic, run_load
 
 

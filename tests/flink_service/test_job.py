@@ -21,7 +21,7 @@ from contracts.windows import parse_window_specs
 from flink_service.settings import Settings
 from flink_service.submit import stop as stop_job
 from flink_service.submit import submit
-from tests.conftest import RUN_DIR, wait_until
+from tests.conftest import RUN_DIR, committed_offsets, end_offsets, wait_until
 from tests.flink_service.conftest import PubSubCollector, RunningJob
 from tests.oracle import expected_windows, generate_events
 
@@ -63,7 +63,8 @@ def test_windows_match_the_oracle_and_late_events_are_dropped(
     start_job: Callable[..., RunningJob], parallelism: int
 ) -> None:
     """Also scaled out: two source subtasks share three partitions, each with its own watermark."""
-    job = start_job(partitions=2 if parallelism == 1 else 3, flink_parallelism=parallelism)
+    partitions = 2 if parallelism == 1 else 3
+    job = start_job(partitions=partitions, flink_parallelism=parallelism)
     vertices = job.cluster.get_json(f"/jobs/{job.job_id}")["vertices"]
     assert max(vertex["parallelism"] for vertex in vertices) == parallelism
     collector = PubSubCollector(job.redis_client, job.keys.updates_channel)
@@ -85,6 +86,10 @@ def test_windows_match_the_oracle_and_late_events_are_dropped(
 
     assert_matches_oracle(job, on_time_a + on_time_b, "30s/10s")
     wait_until(lambda: skipped_records(job) == len(late), 30, f"{len(late)} late records counted")
+    # Each completed checkpoint commits the job's offsets to its consumer group: the group shows its lag.
+    bootstrap, topic = job.settings.kafka_bootstrap_servers, job.settings.kafka_events_topic
+    wait_until(lambda: committed_offsets(bootstrap, job.settings.kafka_consumer_group, topic, partitions)
+               == end_offsets(bootstrap, topic, partitions), 60, "the job's offsets committed up to the end")
 
     expected = expected_windows(on_time_a + on_time_b, parse_window_specs("30s/10s"))
     wait_until(lambda: len(collector.messages) >= len(expected), 30, "every window published")

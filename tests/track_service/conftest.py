@@ -10,7 +10,7 @@ import pytest
 import uvicorn
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
-from tests.conftest import Infra, free_port, unique_name, wait_until
+from tests.conftest import Infra, end_offsets, free_port, unique_name, wait_until
 from track_service.app import create_app
 from track_service.settings import Settings
 
@@ -73,18 +73,6 @@ def events_topic(make_topic: Callable[..., str]) -> str:
 @pytest.fixture
 def service(infra: Infra, events_topic: str, serve: Callable[[Settings], RunningService]) -> RunningService:
     return serve(service_settings(infra.kafka_bootstrap, events_topic))
-
-
-def end_offsets(bootstrap: str, topic: str, partitions: int = 3) -> int:
-    """Total records ever written to the topic (sum of high watermarks)."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": unique_name("group"), "log_level": 3})
-    try:
-        return sum(
-            consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[1]
-            for partition in range(partitions)
-        )
-    finally:
-        consumer.close()
 
 
 def read_topic(bootstrap: str, topic: str, partitions: int = 3, timeout_s: float = 30) -> list[Message]:

@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from contracts.events import Event
-from tests.conftest import Infra, unique_name
-from tests.track_service.conftest import RunningService, end_offsets, read_topic, service_settings
+from tests.conftest import Infra, end_offsets, unique_name
+from tests.track_service.conftest import RunningService, read_topic, service_settings
 from track_service.admin import ensure_topic
 from track_service.settings import Settings
 from track_service.tail import tail
