@@ -171,6 +171,8 @@ def test_the_fast_paths_agree_with_the_pydantic_model() -> None:
             if not client_event_id:
                 expected["event_id"] = event_id
             assert json.loads(value) == expected, item
+            if client_event_id:  # the same bytes as contracts.events.encode_event writes
+                assert value == event.to_kafka_value()
             assert (event_id, user_id, chosen) == (expected["event_id"], event.user_id, client_event_id)
     assert 1000 < fast < 4000, "the random items must exercise both paths"
 
