@@ -4,7 +4,8 @@
 
 Everything lives in one run folder (`RUN_DIR`, default `.run/` in the repo): data, configs,
 pid files and logs. `up` is idempotent: a component already running and healthy is reported,
-not started twice. Ports, passwords and paths come from the same env names compose uses.
+not started twice, and `up X` first starts what X needs (`up track` starts Kafka too); `down X` stops
+only X. Ports, passwords and paths come from the same env names compose uses.
 """
 
 from __future__ import annotations
@@ -574,6 +575,15 @@ INFRA = ("redis", "postgres", "kafka", "flink")
 APP = ("track", "job", "heartbeat", "sync", "api")
 DEMO = ("loadgen",)
 GROUPS = {"infra": INFRA, "app": APP, "demo": DEMO, "all": INFRA + APP + DEMO}
+# What each component needs running first: `up track` starts Kafka too instead of waiting for it.
+NEEDS = {
+    "track": ("kafka",),
+    "job": ("redis", "kafka", "flink"),
+    "heartbeat": ("kafka",),
+    "sync": ("redis", "postgres"),
+    "api": ("redis", "postgres"),
+    "loadgen": ("track",),
+}
 
 
 def components(settings: StackSettings) -> list[Component]:
@@ -602,18 +612,25 @@ def components(settings: StackSettings) -> list[Component]:
     ]
 
 
-def selected(settings: StackSettings, names: list[str]) -> list[Component]:
+def selected(settings: StackSettings, names: list[str], with_needs: bool = False) -> list[Component]:
+    """The named components (or groups) in start order; `with_needs` adds what they need, transitively."""
     wanted: set[str] = set()
     for name in names or ["all"]:
         wanted.update(GROUPS.get(name, (name,)))
     if settings.loadgen_rate == 0:
         wanted.discard("loadgen")
+    pending = list(wanted) if with_needs else []
+    while pending:
+        for need in NEEDS.get(pending.pop(), ()):
+            if need not in wanted:
+                wanted.add(need)
+                pending.append(need)
     return [c for c in components(settings) if c.name in wanted]
 
 
 def cmd_up(settings: StackSettings, names: list[str]) -> int:
     settings.run_dir.mkdir(parents=True, exist_ok=True)
-    chosen = selected(settings, names)
+    chosen = selected(settings, names, with_needs=True)
     started = []
     for component in chosen:
         if component.up():

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from localstack.stack import Redis, StackError, StackSettings
+from localstack.stack import Redis, StackError, StackSettings, selected
 from tests.conftest import REPO_ROOT
 
 
@@ -49,3 +49,12 @@ def test_unknown_components_are_refused() -> None:
     done = run_stack("up", "zookeeper")
     assert done.returncode == 2
     assert "unknown component(s) ['zookeeper']" in done.stderr
+
+
+def test_up_starts_what_a_component_needs_first(tmp_path: Path) -> None:
+    settings = StackSettings(run_dir=tmp_path)
+    names = [component.name for component in selected(settings, ["loadgen"], with_needs=True)]
+    assert names == ["kafka", "track", "loadgen"]
+    names = [component.name for component in selected(settings, ["job", "api"], with_needs=True)]
+    assert names == ["redis", "postgres", "kafka", "flink", "job", "api"]
+    assert [component.name for component in selected(settings, ["track"])] == ["track"], "down stops only it"
