@@ -544,12 +544,22 @@ class Flink(Component):
     def up(self) -> bool:
         # A TaskManager can die on its own (PyFlink's Python workers have crashed one while a job was
         # cancelled, "Reference count must not be negative"): bring a new one up beside the JobManager.
-        if self.running_pid() is not None and not self.taskmanager_pids():
+        if self.running_pid() is not None and not self._taskmanager_registered():
             log("flink: the JobManager runs without a TaskManager: starting one")
             self.start_taskmanager()
             self.wait_healthy()
             return True
         return super().up()
+
+    def _taskmanager_registered(self, grace_s: float = 30) -> bool:
+        """Whether a TaskManager is registered; while none is but one's process lives (starting, or
+        dying after a crash), wait up to `grace_s` to see which."""
+        deadline = time.monotonic() + grace_s
+        while not self.safe_healthy():
+            if not self.taskmanager_pids() or time.monotonic() > deadline:
+                return False
+            time.sleep(0.5)
+        return True
 
     def start_taskmanager(self) -> None:
         subprocess.run(["bash", str(flink_home() / "bin" / "taskmanager.sh"), "start"], env=self.env(),

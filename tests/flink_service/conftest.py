@@ -21,7 +21,7 @@ from flink_service.cluster import FlinkCluster
 from flink_service.heartbeat import send_heartbeats
 from flink_service.settings import Settings
 from flink_service.submit import submit
-from tests.conftest import Infra, unique_name, wait_until
+from tests.conftest import RUN_DIR, Infra, unique_name, wait_until
 from tests.oracle import WindowKey
 
 
@@ -108,6 +108,17 @@ class PubSubCollector:
         self._thread.join(5)
 
 
+def tasks_running(cluster: FlinkCluster, job_id: str) -> bool:
+    """Whether every task of the job runs; starts a TaskManager when the cluster has none (PyFlink has
+    crashed one while an earlier test's job was cancelled, after that test's fixture had checked)."""
+    if cluster.get_json("/overview")["taskmanagers"] == 0:
+        from localstack.stack import Flink, StackSettings
+
+        Flink("flink", StackSettings(run_dir=RUN_DIR)).up()
+    vertices = cluster.get_json(f"/jobs/{job_id}")["vertices"]
+    return all(vertex["status"] == "RUNNING" for vertex in vertices)
+
+
 @pytest.fixture
 def start_job(
     infra: Infra,
@@ -136,6 +147,7 @@ def start_job(
             **overrides,  # type: ignore[arg-type]
         )
         job_id = submit(settings, extra_env={**to_env(settings), **flink_env})
+        wait_until(lambda: tasks_running(cluster, job_id), 180, f"the tasks of job {job_id} running")
         producer = Producer({"bootstrap.servers": infra.kafka_bootstrap, "enable.idempotence": True})
         job = RunningJob(job_id, settings, cluster, producer, redis_client)
         jobs.append(job)
