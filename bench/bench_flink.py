@@ -46,7 +46,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from contracts.events import heartbeat_value, now_ms  # noqa: E402
 from contracts.redis_keys import RedisKeys  # noqa: E402
 from contracts.settings import load_settings, to_env  # noqa: E402
-from flink_service.cluster import FlinkCluster  # noqa: E402
+from flink_service.cluster import TERMINAL_STATES, FlinkCluster  # noqa: E402
 from flink_service.settings import Settings  # noqa: E402
 from flink_service.submit import submit  # noqa: E402
 
@@ -148,7 +148,7 @@ class BenchJob:
             with contextlib.suppress(Exception):  # already gone is fine
                 self.cluster.cancel(self.job_id)
                 # A source still polling would have the broker auto-create the topic again after its deletion.
-                self.cluster.wait_state(self.job_id, {"CANCELED", "FAILED", "FINISHED"}, 60)
+                self.cluster.wait_state(self.job_id, TERMINAL_STATES, 60)
         for future in self.admin.delete_topics([self.topic]).values():
             with contextlib.suppress(Exception):
                 future.result(timeout=30)

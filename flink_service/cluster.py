@@ -15,6 +15,10 @@ from typing import Any
 RUNNING_STATES = {"CREATED", "INITIALIZING", "RUNNING", "RESTARTING", "RECONCILING"}
 
 
+# A job in one of these states will not change again.
+TERMINAL_STATES = frozenset({"FINISHED", "CANCELED", "FAILED"})
+
+
 def flink_home() -> Path:
     """FLINK_HOME when set (the Flink image), else the distribution inside the apache-flink wheel."""
     if os.environ.get("FLINK_HOME"):
@@ -95,7 +99,7 @@ class FlinkCluster:
         with urllib.request.urlopen(request, timeout=5):
             pass
 
-    def wait_state(self, job_id: str, states: set[str], timeout_s: float) -> str:
+    def wait_state(self, job_id: str, states: set[str] | frozenset[str], timeout_s: float) -> str:
         deadline = time.monotonic() + timeout_s
         state = "UNKNOWN"
         while time.monotonic() < deadline:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from contracts.settings import load_settings
 from flink_service import job
-from flink_service.cluster import FlinkCluster, cli_error_summary, parse_job_id
+from flink_service.cluster import TERMINAL_STATES, FlinkCluster, cli_error_summary, parse_job_id
 from flink_service.savepoints import job_savepoint_dir, latest_savepoint
 from flink_service.settings import Settings
 
@@ -62,7 +62,7 @@ def submit(settings: Settings, extra_env: dict[str, str] | None = None, timeout_
                 " move that savepoint away to start without it.") if savepoint else ""
         raise SystemExit(f"flink run failed (exit {done.returncode}):\n{summary}{hint}")
     job_id = parse_job_id(done.stdout)
-    state = cluster.wait_state(job_id, {"RUNNING", "FAILED", "FINISHED", "CANCELED"}, timeout_s)
+    state = cluster.wait_state(job_id, {"RUNNING", *TERMINAL_STATES}, timeout_s)
     if state != "RUNNING":
         raise SystemExit(f"job {job_id} is {state}, not RUNNING: see the Flink UI at {settings.flink_rest_url}")
     log.info("job %r running as %s (Flink UI: %s/#/job/running/%s)", settings.flink_job_name, job_id,
@@ -72,7 +72,7 @@ def submit(settings: Settings, extra_env: dict[str, str] | None = None, timeout_
 
 def stop(settings: Settings) -> list[str]:
     """Stop every running job of this name, with a savepoint when a savepoint dir is set; returns
-    the savepoint locations."""
+    the savepoint locations once those jobs have ended (so a submit right after starts a new one)."""
     cluster = FlinkCluster(settings.flink_rest_url)
     locations = []
     for running in cluster.running_jobs(settings.flink_job_name):
@@ -80,15 +80,16 @@ def stop(settings: Settings) -> list[str]:
             target = job_savepoint_dir(settings.flink_savepoint_dir, settings.flink_job_name)
             try:
                 location = cluster.stop_with_savepoint(running.job_id, target)
+                log.info("job %s stopped with savepoint %s", running.job_id, location)
+                locations.append(location)
             except (RuntimeError, TimeoutError) as error:
                 log.warning("%s; cancelling instead: the next submit recomputes from Kafka", error)
                 cluster.cancel(running.job_id)
-                continue
-            log.info("job %s stopped with savepoint %s", running.job_id, location)
-            locations.append(location)
         else:
             cluster.cancel(running.job_id)
             log.info("job %s cancelled (no FLINK_SAVEPOINT_DIR: its open windows are not kept)", running.job_id)
+        # The savepoint is complete before the job has switched to FINISHED: wait for the switch.
+        cluster.wait_state(running.job_id, TERMINAL_STATES, timeout_s=60)
     return locations
 
 

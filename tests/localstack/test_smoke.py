@@ -13,7 +13,7 @@ import pytest
 import redis
 from confluent_kafka import Consumer, Producer
 
-from flink_service.cluster import FlinkCluster, parse_job_id
+from flink_service.cluster import TERMINAL_STATES, FlinkCluster, parse_job_id
 from tests.conftest import Infra, unique_name
 
 
@@ -86,7 +86,7 @@ def test_pyflink_sql_job_reads_kafka_through_the_connector(
     )
     assert submitted.returncode == 0, submitted.stdout[-2000:] + submitted.stderr[-2000:]
     job_id = parse_job_id(submitted.stdout)
-    assert cluster.wait_state(job_id, {"FINISHED", "FAILED", "CANCELED"}, timeout_s=180) == "FINISHED"
+    assert cluster.wait_state(job_id, TERMINAL_STATES, timeout_s=180) == "FINISHED"
     assert consume(infra.kafka_bootstrap, sink, expected=2) == [
         {"word": "KAFKA", "n": 0},
         {"word": "FLINK", "n": 2},
