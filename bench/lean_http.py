@@ -35,12 +35,7 @@ class LeanHttpSender(Sender):
         if self.single:
             for event in batch:
                 status, _ = await self._timed_post(b"/track", msgspec.json.encode(event), tally)
-                if status == 202:
-                    tally.accepted += 1
-                elif 400 <= status < 500:
-                    tally.rejected += 1
-                else:
-                    tally.failed += 1
+                tally.count_track_answer(status)
             return
         status, body = await self._timed_post(b"/track/batch", msgspec.json.encode({"events": batch}), tally)
         tally.count_batch_answer(status, body, len(batch))

@@ -247,7 +247,12 @@ def flink_rest_url(infra: Infra) -> str:
     every later Flink test hang."""
     if infra.flink_rest_url is None:
         pytest.skip("the Flink tests need the local stack's Flink cluster (`make dev`); none here")
+    heal_flink()
+    return infra.flink_rest_url
+
+
+def heal_flink() -> None:
+    """Start a TaskManager beside the local JobManager when none is registered (see flink_rest_url)."""
     from localstack.stack import Flink, StackSettings
 
     Flink("flink", StackSettings(run_dir=RUN_DIR)).up()
-    return infra.flink_rest_url

@@ -155,6 +155,15 @@ class Tally:
         ordered = sorted(self.latencies_s)
         return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] * 1000
 
+    def count_track_answer(self, status: int) -> None:
+        """Add a /track answer: 202 accepted, another 4xx rejected, anything else failed."""
+        if status == 202:
+            self.accepted += 1
+        elif 400 <= status < 500:
+            self.rejected += 1
+        else:
+            self.failed += 1
+
     def count_batch_answer(self, status: int, body: bytes, events: int) -> None:
         """Add a /track/batch answer's counts; a request that got none failed as a whole."""
         if status in (202, 422, 503):
@@ -217,12 +226,7 @@ class HttpBatchSender(Sender):
             tally.failed += 1
             return
         tally.latencies_s.append(time.perf_counter() - started)
-        if response.status_code == 202:
-            tally.accepted += 1
-        elif 400 <= response.status_code < 500:
-            tally.rejected += 1
-        else:
-            tally.failed += 1
+        tally.count_track_answer(response.status_code)
 
     async def close(self, tally: Tally) -> None:
         await self.client.aclose()

@@ -48,15 +48,16 @@ class RequestDeliveries:
     def delivered(self, error: KafkaError | None, message: Message) -> None:
         if error is not None:
             self.errors[self._index_of(message.value())] = _describe(error)
-        self._pending -= 1
-        if not self._pending and not self._future.done():  # done: the request was cancelled
-            self._future.set_result(self.errors)
+        self._one_settled()
 
     def settle(self, index: int, error: str) -> None:
         """Record a failure found without a delivery report (the record never reached the queue)."""
         self.errors[index] = error
+        self._one_settled()
+
+    def _one_settled(self) -> None:
         self._pending -= 1
-        if not self._pending and not self._future.done():
+        if not self._pending and not self._future.done():  # done: the request was cancelled
             self._future.set_result(self.errors)
 
     def _index_of(self, value: bytes | None) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import msgspec
@@ -132,7 +133,9 @@ def plain_batch(raw: bytes, max_events: int, received_ms: int) -> list[EventReco
     return _records(events, received_ms)
 
 
-def read_batch(raw: bytes, max_events: int, max_depth: int, received_ms: int) -> list[EventRecord | RequestRejected]:
+def read_batch(
+    raw: bytes, max_events: int, max_depth: int, received_ms: int
+) -> Sequence[EventRecord | RequestRejected]:
     """Per item of a /track/batch body its record or its 422; RequestRejected for a bad body.
 
     When every item is plain the body is at most four levels deep (object, events, event,
@@ -140,7 +143,7 @@ def read_batch(raw: bytes, max_events: int, max_depth: int, received_ms: int) ->
     """
     records = plain_batch(raw, max_events, received_ms)
     if records is not None:
-        return list(records)
+        return records
     document = parse_json(raw)
     if type(document) is dict or type(document) is list:
         check_json_tree(document, max_depth)

@@ -21,7 +21,7 @@ from flink_service.cluster import FlinkCluster
 from flink_service.heartbeat import send_heartbeats
 from flink_service.settings import Settings
 from flink_service.submit import submit
-from tests.conftest import RUN_DIR, Infra, unique_name, wait_until
+from tests.conftest import Infra, heal_flink, unique_name, wait_until
 from tests.oracle import WindowKey
 
 
@@ -112,9 +112,7 @@ def tasks_running(cluster: FlinkCluster, job_id: str) -> bool:
     """Whether every task of the job runs; starts a TaskManager when the cluster has none (PyFlink has
     crashed one while an earlier test's job was cancelled, after that test's fixture had checked)."""
     if cluster.get_json("/overview")["taskmanagers"] == 0:
-        from localstack.stack import Flink, StackSettings
-
-        Flink("flink", StackSettings(run_dir=RUN_DIR)).up()
+        heal_flink()
     vertices = cluster.get_json(f"/jobs/{job_id}")["vertices"]
     return all(vertex["status"] == "RUNNING" for vertex in vertices)
 
