@@ -31,6 +31,8 @@ def configure(env: TableEnvironment, settings: Settings) -> None:
     # Process mode with short bundles: window results reach Redis within ~100 ms of firing.
     config.set("python.execution-mode", "process")
     config.set("python.fn-execution.bundle.time", "100")
+    # Operators hand records on without copying them: none keeps or changes a record it passed on.
+    config.set("pipeline.object-reuse", "true")
 
 
 def build(env: TableEnvironment, settings: Settings) -> None:
@@ -43,6 +45,7 @@ def build(env: TableEnvironment, settings: Settings) -> None:
         deterministic=False,
     )
     env.create_temporary_function("write_window", writer)
+    env.execute_sql(sql.functions_ddl(settings.flink_functions_jar.resolve().as_uri()))
     env.execute_sql(
         sql.source_ddl(
             topic=settings.kafka_events_topic,
@@ -52,7 +55,7 @@ def build(env: TableEnvironment, settings: Settings) -> None:
             max_future_s=settings.max_future_s,
         )
     )
-    env.execute_sql(sql.parsed_view())
+    env.execute_sql(sql.parsed_view(settings.max_future_s))
     env.execute_sql(sql.VALID_EVENTS_VIEW)
     env.execute_sql("CREATE TEMPORARY TABLE windows_done (n INT) WITH ('connector' = 'blackhole')")
     # Its Flink metric `skipped_records[..]__Writer.numRecordsIn` counts every skipped record
@@ -71,6 +74,11 @@ def build(env: TableEnvironment, settings: Settings) -> None:
 
 def main() -> None:
     settings = load_settings(Settings)
+    if not settings.flink_functions_jar.is_file():
+        raise SystemExit(
+            f"the job's Java functions are missing ({settings.flink_functions_jar}): run `make setup` "
+            "(mvn package in flink_service/functions) or set FLINK_FUNCTIONS_JAR"
+        )
     env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
     configure(env, settings)
     build(env, settings)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 
 from contracts.settings import KafkaSettings, RedisSettings, WindowSettings
+
+# Built by `make setup` (mvn package in flink_service/functions); images set FLINK_FUNCTIONS_JAR.
+FUNCTIONS_JAR = Path(__file__).resolve().parent / "functions" / "target" / "event-functions.jar"
 
 
 class Settings(KafkaSettings, RedisSettings, WindowSettings):
@@ -31,5 +36,8 @@ class Settings(KafkaSettings, RedisSettings, WindowSettings):
         default="",
         pattern=r"^(file://.+)?$",
         description="file:// directory for savepoints: stop writes one, submit resumes from the newest; empty = off.",
+    )
+    flink_functions_jar: Path = Field(
+        default=FUNCTIONS_JAR, description="The job's Java functions (flink_service/functions), shipped with the job."
     )
     heartbeat_interval_s: float = Field(default=5, gt=0, description="Seconds between watermark heartbeats.")

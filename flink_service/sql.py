@@ -1,39 +1,54 @@
 """The Flink SQL of the metrics job, built from settings by pure functions.
 
-Events arrive as raw strings so that nothing in the topic can fail the job: fields are read with
-JSON_VALUE (NULL on any error), a row is valid only when every field is present, typed and sane,
-and event time falls back to the epoch for invalid rows so they never move the watermark.
-The aggregation runs in Flink's own window operators (HOP window TVF); Python only writes Redis.
+Events arrive as raw strings so that nothing in the topic can fail the job. Each record is parsed and
+judged once, by the Java function `parse_event` (flink_service/functions, ParseEvent.java), which returns
+its fields and a `problem`: NULL when valid, else why it is skipped. Event time is the record's timestamp
+when it is sane, else the epoch, so an invalid record never moves the watermark. The aggregation runs in
+Flink's own window operators (HOP window TVF); Python only writes Redis.
 """
 
 from __future__ import annotations
 
-from contracts.events import EVENT_TYPE_PATTERN, HEARTBEAT_FIELD, MIN_TIMESTAMP_MS
+import sys
+
+from contracts.events import EVENT_TYPE_PATTERN, MAX_ID_LENGTH, MIN_TIMESTAMP_MS
 from contracts.windows import WindowSpec
+
+PARSE_EVENT_CLASS = "io.example.analytics.flink.ParseEvent"
+# Finite doubles only, for now: the bound on `value` is the event model's.
+MAX_ABS_VALUE = sys.float_info.max
+# Why a record is not counted, besides the reasons parse_event gives (see ParseEvent.java):
+LATE = "late"  # behind the watermark: its windows may already have been emitted
+HEARTBEAT = "heartbeat"  # a watermark heartbeat, never an event
 
 
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-NUMBER_PATTERN = r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
-# JSON_VALUE cannot return BIGINT; a non-integer timestamp makes TRY_CAST give NULL (invalid).
-TS_MS = "TRY_CAST(JSON_VALUE(payload, '$.timestamp') AS BIGINT)"
+def parse_call(max_future_s: int) -> str:
+    """The call of parse_event with the limits of contracts/events.py (and the job's future bound)."""
+    return (
+        f"parse_event(payload, {_quote(EVENT_TYPE_PATTERN)}, {MAX_ID_LENGTH}, CAST({MIN_TIMESTAMP_MS} AS BIGINT), "
+        f"CAST({max_future_s * 1000} AS BIGINT), {MAX_ABS_VALUE!r})"
+    )
+
+
+def functions_ddl(jar_uri: str) -> str:
+    """The job's Java functions; the jar travels with the job (the cluster needs no restart when it changes)."""
+    return (
+        f"CREATE TEMPORARY SYSTEM FUNCTION IF NOT EXISTS parse_event AS {_quote(PARSE_EVENT_CLASS)} "
+        f"LANGUAGE JAVA USING JAR {_quote(jar_uri)}"
+    )
 
 
 def source_ddl(
     *, topic: str, bootstrap_servers: str, group_id: str, watermark_delay_s: int, max_future_s: int
 ) -> str:
-    # Sane: between MIN_TIMESTAMP_MS and now + max_future_s, written as |ts - middle| <= half-width so that
-    # TS_MS (a JSON parse; computed columns cannot refer to each other) appears only twice.
-    now_ms, max_ms = "UNIX_TIMESTAMP() * 1000", max_future_s * 1000
-    sane_ts = (
-        f"ABS({TS_MS} - ({now_ms} + {MIN_TIMESTAMP_MS + max_ms}) / 2) <= ({now_ms} + {max_ms - MIN_TIMESTAMP_MS}) / 2"
-    )
     return f"""
 CREATE TABLE raw_events (
   payload STRING,
-  ts AS TO_TIMESTAMP_LTZ(CASE WHEN {sane_ts} THEN {TS_MS} ELSE 0 END, 3),
+  ts AS TO_TIMESTAMP_LTZ({parse_call(max_future_s)}.ts_ms, 3),
   WATERMARK FOR ts AS ts - INTERVAL '{watermark_delay_s}' SECOND
 ) WITH (
   'connector' = 'kafka',
@@ -48,40 +63,24 @@ CREATE TABLE raw_events (
 )"""
 
 
-def parsed_view() -> str:
+def parsed_view(max_future_s: int) -> str:
     """Every record with its fields and a `problem`: NULL when valid, else why it is skipped
-    ('heartbeat' for heartbeats, which only move event time).
+    (parse_event's reasons, 'late', or 'heartbeat' for heartbeats, which only move event time).
 
-    The planner inlines these columns wherever the CASE refers to them, and each JSON_VALUE parses
-    the payload again: every field is referred to once in the CASE, which costs JSON parsing, the
-    dominant per-record cost (see docs/benchmarks/flink.md)."""
+    parse_event is declared non-deterministic (its timestamp bound moves with the clock), so the planner
+    computes it once per record here instead of inlining it into every column that reads its row."""
     return f"""
 CREATE TEMPORARY VIEW parsed_events AS
 SELECT
-  event_type, user_id, TRY_CAST(value_text AS DOUBLE) AS event_value, ts,
+  p.e.event_type AS event_type, p.e.user_id AS user_id, p.e.event_value AS event_value, ts,
   CASE
-    -- Also what a record that is not a JSON object gets: every JSON_VALUE of it is NULL.
-    WHEN NOT COALESCE(REGEXP(event_type, {_quote(EVENT_TYPE_PATTERN)}), FALSE) THEN
-      CASE WHEN JSON_VALUE(payload, '$.{HEARTBEAT_FIELD}') = 'true' THEN 'heartbeat' ELSE 'bad_event_type' END
-    WHEN NOT COALESCE(REGEXP(user_id, '(?s)^.{{1,128}}$'), FALSE) THEN 'bad_user_id'
-    -- A numeric string is accepted as a value too; NaN and Infinity fail the pattern.
-    WHEN NOT COALESCE(REGEXP(value_text, '{NUMBER_PATTERN}'), FALSE) THEN 'bad_value'
-    -- Missing, not an integer, or absurd: the source gave it event time 0 (see source_ddl).
-    WHEN ts = TO_TIMESTAMP_LTZ(0, 3) THEN 'bad_timestamp'
-    -- Behind the watermark: its windows may already have been emitted. Dropped whole and
-    -- counted, rather than silently joining only the windows still open.
-    WHEN ts <= CURRENT_WATERMARK(ts) THEN 'late'
+    WHEN p.e.problem IS NOT NULL THEN p.e.problem
+    -- Behind the watermark: dropped whole and counted, rather than silently joining only the windows
+    -- still open.
+    WHEN ts <= CURRENT_WATERMARK(ts) THEN {_quote(LATE)}
     ELSE CAST(NULL AS STRING)
   END AS problem
-FROM (
-  SELECT
-    payload, ts,
-    JSON_VALUE(payload, '$.event_type') AS event_type,
-    JSON_VALUE(payload, '$.user_id') AS user_id,
-    -- Not RETURNING DOUBLE: on a JSON string that throws a ClassCastException and fails the job.
-    JSON_VALUE(payload, '$.value') AS value_text
-  FROM raw_events
-)"""
+FROM (SELECT {parse_call(max_future_s)} AS e, ts FROM raw_events) AS p"""
 
 
 def window_query(spec: WindowSpec) -> str:
@@ -101,9 +100,7 @@ VALID_EVENTS_VIEW = """
 CREATE TEMPORARY VIEW valid_events AS
 SELECT event_type, user_id, event_value, ts FROM parsed_events WHERE problem IS NULL"""
 
-INVALID_QUERY = (
-    "SELECT problem FROM parsed_events WHERE problem IS NOT NULL AND problem <> 'heartbeat'"
-)
+INVALID_QUERY = f"SELECT problem FROM parsed_events WHERE problem IS NOT NULL AND problem <> {_quote(HEARTBEAT)}"
 
 
 def windows_union(specs: list[WindowSpec]) -> str:

@@ -57,6 +57,12 @@ if ! ls localstack/target/flink-libs/flink-sql-connector-kafka-*.jar >/dev/null 
     || die "Maven could not resolve flink-sql-connector-kafka (see above)"
 fi
 
+functions_jar=flink_service/functions/target/event-functions.jar
+if [ ! -f "$functions_jar" ] || [ -n "$(find flink_service/functions/src flink_service/functions/pom.xml -newer "$functions_jar" 2>/dev/null | head -1)" ]; then
+  say "building the Flink job's Java functions with Maven"
+  mvn -q -B -f flink_service/functions/pom.xml package || die "Maven could not build flink_service/functions (see above)"
+fi
+
 if [ -f dashboard/package.json ]; then
   if [ ! -d dashboard/node_modules ] || [ dashboard/package-lock.json -nt dashboard/node_modules ]; then
     say "installing dashboard packages with npm"
