@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import logging
-
 import uvicorn
 
 from api_service.app import create_app
 from api_service.settings import Settings
+from contracts.log_setup import setup_logging
 from contracts.settings import load_settings
 
 
 def main() -> None:
     settings = load_settings(Settings)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(settings.log_level)
     uvicorn.run(
         create_app(settings),
         host=settings.api_host,
         port=settings.api_port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's loggers go through setup_logging: one format
         ws_ping_interval=settings.ws_ping_interval_s,
         ws_ping_timeout=settings.ws_ping_timeout_s,
     )

@@ -14,6 +14,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.windows import WindowSpec, parse_window_specs
 
+# The names both Python's logging and uvicorn know.
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
 
 class BaseServiceSettings(BaseSettings):
     """Reads env vars (and `.env`), ignoring variables that belong to other services."""
@@ -21,6 +24,13 @@ class BaseServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
     log_level: str = Field(default="INFO", description="Python logging level.")
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"use one of {', '.join(LOG_LEVELS)}")
+        return value
 
 
 class KafkaSettings(BaseServiceSettings):

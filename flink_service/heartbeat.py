@@ -16,6 +16,7 @@ import threading
 from confluent_kafka import Producer
 
 from contracts.events import heartbeat_value, now_ms
+from contracts.log_setup import setup_logging
 from contracts.settings import load_settings
 from flink_service.settings import Settings
 
@@ -35,7 +36,7 @@ def send_heartbeats(producer: Producer, topic: str, timestamp_ms: int, timeout_s
 
 def main() -> int:
     settings = load_settings(Settings)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(settings.log_level)
     producer = Producer({"bootstrap.servers": settings.kafka_bootstrap_servers, "acks": "all"})
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -19,6 +19,7 @@ import time
 import urllib.error
 from pathlib import Path
 
+from contracts.log_setup import setup_logging
 from contracts.settings import load_settings
 from flink_service import job
 from flink_service.cluster import TERMINAL_STATES, FlinkCluster, cli_error_summary, parse_job_id
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stop", action="store_true", help="stop the job (with a savepoint) instead")
     args = parser.parse_args(argv)
     settings = load_settings(Settings)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(settings.log_level)
     if args.stop:
         stop(settings)
     else:

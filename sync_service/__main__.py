@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 
+from contracts.log_setup import setup_logging
 from contracts.settings import load_settings
 from sync_service.settings import Settings
 from sync_service.worker import FatalSyncError, SyncWorker
@@ -30,11 +31,7 @@ async def serve(settings: Settings) -> None:
 
 def main() -> int:
     settings = load_settings(Settings)
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
+    setup_logging(settings.log_level)
     try:
         asyncio.run(serve(settings))
     except FatalSyncError as error:

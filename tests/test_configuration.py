@@ -57,3 +57,14 @@ def test_a_bad_value_stops_with_one_line_naming_the_variable(
     assert message.count("\n") == 0
     assert message.startswith("invalid configuration: WINDOW_SPECS:")
     assert "multiple of its slide" in message
+
+
+def test_an_unknown_log_level_stops_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LOG_LEVEL", "verbose")
+    with pytest.raises(SystemExit):
+        load_settings(ApiSettings)
+    assert capsys.readouterr().err.strip() == (
+        "invalid configuration: LOG_LEVEL: Value error, use one of DEBUG, INFO, WARNING, ERROR, CRITICAL"
+    )

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import uvicorn
 from confluent_kafka import KafkaException
 
+from contracts.log_setup import setup_logging
 from contracts.settings import load_settings
 from track_service.admin import KafkaUnavailable, ensure_topic
 from track_service.app import create_app
@@ -16,7 +16,7 @@ from track_service.settings import Settings
 
 def main() -> int:
     settings = load_settings(Settings)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(settings.log_level)
     if settings.track_create_topic:
         # Done before serving so a missing Kafka is one clear line, not a startup traceback.
         try:
@@ -28,6 +28,7 @@ def main() -> int:
     uvicorn.run(
         app, host=settings.track_host, port=settings.track_port,
         log_level=settings.log_level.lower(), access_log=False,
+        log_config=None,  # uvicorn's loggers go through setup_logging: one format
     )
     return 0
 

@@ -12,6 +12,7 @@ import time
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
+from contracts.log_setup import setup_logging
 from contracts.settings import load_settings
 from track_service.settings import Settings
 
@@ -74,7 +75,7 @@ def ensure_topic(settings: Settings, timeout_s: float | None = None) -> bool:
 
 def main() -> int:
     settings = load_settings(Settings)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(settings.log_level)
     try:
         created = ensure_topic(settings)
     except (KafkaUnavailable, KafkaException) as error:
