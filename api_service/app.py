@@ -44,6 +44,7 @@ from contracts.events import now_ms
 from contracts.history import apply_migrations
 from contracts.metrics import metrics_response
 from contracts.redis_keys import RedisKeys
+from contracts.waiting import waiting_async
 
 log = logging.getLogger(__name__)
 
@@ -86,24 +87,25 @@ UNAVAILABLE = {"detail": "PostgreSQL is not reachable yet; see GET /health"}
 
 async def connect_postgres(app: FastAPI, settings: Settings) -> None:
     """Open the pool and apply the history migrations, retrying with capped backoff until it works."""
-    delay = 0.5
-    while True:
-        try:
+    where = f"PostgreSQL at {settings.postgres_host}:{settings.postgres_port}"
+    async for attempt in waiting_async(
+        where, log, (TimeoutError, OSError, asyncpg.PostgresError), max_s=PG_RETRY_MAX_S, level=logging.WARNING
+    ):
+        with attempt:
             pool = await asyncpg.create_pool(
                 settings.postgres_dsn,
                 min_size=1,
                 max_size=10,
                 server_settings={"search_path": settings.postgres_schema},
             )
-            async with pool.acquire() as conn:
-                await apply_migrations(conn, settings.postgres_schema)
-            app.state.history = HistoryStore(pool)
-            log.info("PostgreSQL ready (schema %s)", settings.postgres_schema)
-            return
-        except (TimeoutError, OSError, asyncpg.PostgresError) as error:
-            log.warning("waiting for PostgreSQL at %s:%s (%s)", settings.postgres_host, settings.postgres_port, error)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, PG_RETRY_MAX_S)
+            try:
+                async with pool.acquire() as conn:
+                    await apply_migrations(conn, settings.postgres_schema)
+            except BaseException:
+                pool.terminate()  # a failed attempt leaves no connection behind
+                raise
+    app.state.history = HistoryStore(pool)
+    log.info("PostgreSQL ready (schema %s)", settings.postgres_schema)
 
 
 def redis_client(settings: Settings) -> aioredis.Redis:

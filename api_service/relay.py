@@ -3,7 +3,8 @@
 The reader task never awaits a client: it puts each message into the client's bounded queue with
 `put_nowait`, and a client whose queue is full is dropped (its `dropped` event is set and its
 WebSocket handler closes it), so one slow or stalled client cannot delay the others or grow memory.
-If Redis goes away the reader retries with capped exponential backoff and resubscribes by itself.
+If Redis goes away the reader reconnects with capped exponential backoff (tenacity) and resubscribes
+by itself.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
+
+from contracts.waiting import waiting_async
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +56,6 @@ class LiveRelay:
         self.dropped_total = 0
         self.messages_total = 0
         self._task: asyncio.Task[None] | None = None
-        self._subscribed_once = False
 
     def register(self, event_type: str | None, window_size: str | None) -> LiveClient:
         client = LiveClient(event_type, window_size, asyncio.Queue(maxsize=self.queue_size))
@@ -95,36 +98,46 @@ class LiveRelay:
                 await self._task
 
     async def run(self) -> None:
-        delay = FIRST_RETRY_S
+        """Subscribe (waiting for Redis with capped backoff), relay until the connection is lost, repeat."""
         while True:
-            self._subscribed_once = False
+            client, pubsub = await self._subscribe()
             try:
-                await self._listen()
+                await self._relay(pubsub)
             except (RedisError, OSError) as error:
-                if self._subscribed_once:
-                    delay = FIRST_RETRY_S
-                log.warning("live relay lost Redis (%s); retrying in %.1fs", error, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self.reconnect_max_s)
+                log.warning("live relay lost Redis (%s); reconnecting", error)
+            finally:
+                self.subscribed.clear()
+                await _close(client, pubsub)
 
-    async def _listen(self) -> None:
-        client = self.connect()
-        pubsub = client.pubsub(ignore_subscribe_messages=True)
-        try:
-            await pubsub.subscribe(self.channel)
-            self.subscribed.set()
-            self._subscribed_once = True
-            log.info("live relay subscribed to %s", self.channel)
-            while True:
-                message = await pubsub.get_message(timeout=POLL_TIMEOUT_S)
-                if message is not None and message["type"] == "message":
-                    self.fan_out(message["data"])
-                    # A burst can be parsed from one socket read without awaiting anything: yield so the
-                    # client senders drain their queues between messages instead of after the burst.
-                    await asyncio.sleep(0)
-        finally:
-            self.subscribed.clear()
-            with contextlib.suppress(RedisError, OSError):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
-            with contextlib.suppress(RedisError, OSError):
-                await client.aclose()
+    async def _subscribe(self) -> tuple[aioredis.Redis, PubSub]:
+        async for attempt in waiting_async(
+            f"Redis to relay {self.channel}", log, (RedisError, OSError), initial_s=FIRST_RETRY_S,
+            max_s=self.reconnect_max_s, level=logging.WARNING,
+        ):
+            with attempt:
+                client = self.connect()
+                pubsub = client.pubsub(ignore_subscribe_messages=True)
+                try:
+                    await pubsub.subscribe(self.channel)
+                except BaseException:
+                    await _close(client, pubsub)
+                    raise
+        self.subscribed.set()
+        log.info("live relay subscribed to %s", self.channel)
+        return client, pubsub
+
+    async def _relay(self, pubsub: PubSub) -> None:
+        while True:
+            message = await pubsub.get_message(timeout=POLL_TIMEOUT_S)
+            if message is not None and message["type"] == "message":
+                self.fan_out(message["data"])
+                # A burst can be parsed from one socket read without awaiting anything: yield so the
+                # client senders drain their queues between messages instead of after the burst.
+                await asyncio.sleep(0)
+
+
+async def _close(client: aioredis.Redis, pubsub: PubSub) -> None:
+    with contextlib.suppress(RedisError, OSError):
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
+    with contextlib.suppress(RedisError, OSError):
+        await client.aclose()

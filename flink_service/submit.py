@@ -15,12 +15,11 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import time
-import urllib.error
 from pathlib import Path
 
 from contracts.log_setup import setup_logging
 from contracts.settings import load_settings
+from contracts.waiting import waiting
 from flink_service import job
 from flink_service.cluster import TERMINAL_STATES, FlinkCluster, cli_error_summary, parse_job_id
 from flink_service.savepoints import job_savepoint_dir, latest_savepoint
@@ -30,18 +29,12 @@ log = logging.getLogger("flink_service.submit")
 
 
 def wait_for_cluster(cluster: FlinkCluster, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    delay = 0.5
-    while True:
-        try:
-            cluster.jobs()
-            return
-        except (urllib.error.URLError, OSError) as error:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"Flink JobManager at {cluster.rest_url} did not answer: {error}") from None
-            log.info("waiting for the Flink JobManager at %s (%s)", cluster.rest_url, error)
-            time.sleep(delay)
-            delay = min(delay * 2, 5)
+    try:
+        for attempt in waiting(f"the Flink JobManager at {cluster.rest_url}", log, (OSError,), timeout_s=timeout_s):
+            with attempt:
+                cluster.jobs()
+    except OSError as error:  # urllib's URLError included
+        raise SystemExit(f"Flink JobManager at {cluster.rest_url} did not answer: {error}") from None
 
 
 def submit(settings: Settings, extra_env: dict[str, str] | None = None, timeout_s: float = 180) -> str:

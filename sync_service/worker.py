@@ -16,9 +16,11 @@ from dataclasses import dataclass
 import asyncpg
 import redis.exceptions
 from redis.asyncio import Redis
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
 from contracts.events import now_ms
 from contracts.redis_keys import RedisKeys
+from contracts.waiting import backoff
 from sync_service.closing import Batch, WindowKey, plan_batch
 from sync_service.crash_points import PointHook, crash_hook
 from sync_service.postgres_store import MetricsStore
@@ -66,12 +68,7 @@ class CycleReport:
         )
 
 
-def backoff_delay_s(failures: int, initial_s: float, max_s: float) -> float:
-    """initial, 2x, 4x ... capped at max_s, for the 1st, 2nd, 3rd ... consecutive failure."""
-    return float(min(max_s, initial_s * 2 ** min(failures - 1, 30)))
-
-
-def failing_side(error: BaseException) -> str:
+def failing_side(error: BaseException | None) -> str:
     """redis-py wraps every Redis failure (socket errors included) in RedisError; the rest is PostgreSQL."""
     return "redis" if isinstance(error, redis.exceptions.RedisError) else "postgres"
 
@@ -81,6 +78,11 @@ def fatal_reason(error: BaseException) -> str | None:
         if isinstance(error, error_type):
             return reason
     return None
+
+
+def _retryable(error: BaseException) -> bool:
+    """Any failure of a cycle but a configuration problem (and never a cancellation)."""
+    return isinstance(error, Exception) and fatal_reason(error) is None
 
 
 async def _no_hook(point: str) -> None:
@@ -219,33 +221,47 @@ class SyncWorker:
     async def run(self) -> None:
         """Cycle until a stop is requested; back off and retry while Redis or PostgreSQL fails."""
         s = self.settings
-        failures = 0
         log.info(
             "sync worker started: prefix=%s schema=%s interval_s=%s grace_s=%s batch_size=%d",
             self.keys.prefix, s.postgres_schema, s.sync_interval_s, s.sync_grace_s, s.sync_batch_size,
         )
-        while not self.stop_requested.is_set():
-            try:
-                report = await self.run_cycle()
-            except Exception as error:
-                reason = fatal_reason(error)
-                if reason is not None:
-                    raise FatalSyncError(f"{reason} ({error})") from error
-                failures += 1
-                stage = failing_side(error)
-                self.metrics.errors.labels(stage=stage).inc()
-                delay = backoff_delay_s(failures, s.sync_backoff_initial_s, s.sync_backoff_max_s)
-                log.warning(
-                    "cycle failed: %s unavailable or failing (attempt %d, retrying in %.1fs): %s: %s",
-                    stage, failures, delay, type(error).__name__, str(error)[:300] or "no detail",
-                )
-                await self._reset_connections()
-                await self._update_lag_quietly()
-                await self._pause(delay)
-                continue
-            if failures:
-                log.info("recovered after %d failed attempt(s)", failures)
-                failures = 0
+        while (report := await self._cycle_with_retries()) is not None:
             log.info(report.log_line())
             await self._pause(s.sync_interval_s)
         log.info("sync worker stopped")
+
+    async def _cycle_with_retries(self) -> CycleReport | None:
+        """One cycle, retried with capped backoff while Redis or PostgreSQL fails; None once a stop is requested."""
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(_retryable),
+            wait=backoff(self.settings.sync_backoff_initial_s, self.settings.sync_backoff_max_s),
+            stop=lambda _: self.stop_requested.is_set(),
+            before_sleep=self._after_failure,
+            sleep=self._pause,
+            retry_error_callback=lambda _: None,
+        )
+        try:
+            report: CycleReport | None = await retrying(self._cycle_unless_stopping)
+        except Exception as error:
+            reason = fatal_reason(error)  # the errors not retried
+            if reason is None:
+                raise
+            raise FatalSyncError(f"{reason} ({error})") from error
+        if report is not None and retrying.statistics["attempt_number"] > 1:
+            log.info("recovered after %d failed attempt(s)", retrying.statistics["attempt_number"] - 1)
+        return report
+
+    async def _cycle_unless_stopping(self) -> CycleReport | None:
+        return None if self.stop_requested.is_set() else await self.run_cycle()
+
+    async def _after_failure(self, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        stage = failing_side(error)
+        self.metrics.errors.labels(stage=stage).inc()
+        log.warning(
+            "cycle failed: %s unavailable or failing (attempt %d, retrying in %.1fs): %s: %s",
+            stage, state.attempt_number, state.upcoming_sleep, type(error).__name__,
+            str(error)[:300] or "no detail",
+        )
+        await self._reset_connections()
+        await self._update_lag_quietly()

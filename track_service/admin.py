@@ -14,6 +14,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 
 from contracts.log_setup import setup_logging
 from contracts.settings import load_settings
+from contracts.waiting import describe, waiting
 from track_service.settings import Settings
 
 log = logging.getLogger("track_service.admin")
@@ -23,27 +24,23 @@ class KafkaUnavailable(RuntimeError):
     """Kafka did not answer within the allowed time."""
 
 
+class _NoBroker(Exception):
+    """The metadata answer named no broker."""
+
+
 def wait_for_kafka(admin: AdminClient, bootstrap: str, timeout_s: float) -> None:
     """Block until a broker answers a metadata request, with bounded backoff."""
-    deadline = time.monotonic() + timeout_s
-    delay = 0.5
-    while True:
-        try:
-            if admin.list_topics(timeout=min(5.0, max(0.5, deadline - time.monotonic()))).brokers:
-                return
-        except KafkaException as error:
-            reason = str(error.args[0]) if error.args else str(error)
-        else:
-            reason = "no broker in the metadata"
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise KafkaUnavailable(
-                f"Kafka at {bootstrap} did not answer within {timeout_s:.0f}s ({reason}): "
-                "start it (make dev) or fix KAFKA_BOOTSTRAP_SERVERS"
-            )
-        log.info("waiting for Kafka at %s (%s), retrying in %.1fs", bootstrap, reason, delay)
-        time.sleep(min(delay, remaining))
-        delay = min(delay * 2, 5.0)
+    try:
+        for attempt in waiting(f"Kafka at {bootstrap}", log, (KafkaException, _NoBroker), timeout_s=timeout_s):
+            with attempt:
+                remaining = timeout_s - (time.monotonic() - attempt.retry_state.start_time)
+                if not admin.list_topics(timeout=min(5.0, max(0.5, remaining))).brokers:
+                    raise _NoBroker("no broker in the metadata")
+    except (KafkaException, _NoBroker) as error:
+        raise KafkaUnavailable(
+            f"Kafka at {bootstrap} did not answer within {timeout_s:.0f}s ({describe(error)}): "
+            "start it (make dev) or fix KAFKA_BOOTSTRAP_SERVERS"
+        ) from None
 
 
 def ensure_topic(settings: Settings, timeout_s: float | None = None) -> bool:

@@ -9,9 +9,9 @@ import sys
 import pytest
 
 from contracts.redis_keys import RedisKeys
+from contracts.waiting import backoff_delay_s
 from sync_service.closing import WindowKey, parse_window_key, plan_batch
 from sync_service.crash_points import parse_crash_at
-from sync_service.worker import backoff_delay_s
 from tests.conftest import REPO_ROOT
 from tests.sync_service.conftest import make_window
 
