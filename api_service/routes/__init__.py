@@ -1,0 +1,1 @@
+"""The insights API's endpoints, one `APIRouter` per resource."""

@@ -1,0 +1,93 @@
+"""Window metrics in the seed's shape: the newest windows (`/metrics`, `/metrics/realtime`) and history."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+
+from api_service.deps import HistoryDep, RealtimeDep
+from api_service.params import DEFAULT_LIMIT, EventType, Limit, Timestamp, WindowSize, as_utc, query_error
+from api_service.windows_store import FAR_FUTURE_MS, FAR_PAST_MS, merge_newest_first, to_ms
+from contracts.events import now_ms
+from contracts.metrics import metrics_response
+
+ENTRY_EXAMPLE: dict[str, Any] = {
+    "window_start": 1719392400000,
+    "count": 142,
+    "total_value": 8563.21,
+    "unique_users": 23,
+}
+
+
+class MetricsEntryModel(BaseModel):
+    window_start: int
+    count: int
+    total_value: float
+    unique_users: int
+
+
+class MetricsResponseModel(BaseModel):
+    """The seed's response body (built by `contracts.metrics.metrics_response`)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"event_type": "click", "window_size": "30s", "entries": [ENTRY_EXAMPLE]}]}
+    )
+    event_type: str
+    window_size: str
+    entries: list[MetricsEntryModel]
+
+
+METRICS_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"model": MetricsResponseModel}}
+UNAVAILABLE = {"detail": "PostgreSQL is not reachable yet; see GET /health"}
+
+router = APIRouter(tags=["metrics"])
+
+
+async def newest_windows(
+    realtime: RealtimeDep, event_type: EventType, window_size: WindowSize = "30s", limit: Limit = DEFAULT_LIMIT
+) -> JSONResponse:
+    windows = await realtime.newest(event_type, window_size, limit)
+    return JSONResponse(metrics_response(event_type, window_size, windows))
+
+
+# One handler, two paths: the seed's /metrics and /metrics/realtime answer the same.
+router.add_api_route(
+    "/metrics", newest_windows, methods=["GET"], name="get_metrics", responses=METRICS_RESPONSES,
+    summary="Newest windows (seed phase 3)",
+    description="Newest windows first, from Redis. Same as `/metrics/realtime`.",
+)
+router.add_api_route(
+    "/metrics/realtime", newest_windows, methods=["GET"], name="get_realtime", responses=METRICS_RESPONSES,
+    summary="Newest windows from Redis",
+    description="Newest windows first, from Redis, including windows still open (their latest partial value).",
+)
+
+
+@router.get("/metrics/history", responses=METRICS_RESPONSES, summary="Windows in a time range")
+async def get_history(
+    realtime: RealtimeDep,
+    history: HistoryDep,
+    event_type: EventType,
+    window_size: WindowSize = "30s",
+    start_time: Timestamp = None,
+    end_time: Timestamp = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> JSONResponse:
+    """Windows with `start_time <= window_start < end_time`, newest first: PostgreSQL, plus windows that
+    have closed but are not synced yet, from Redis (Redis wins for the same `window_start`)."""
+    start_ms = to_ms(as_utc(start_time), FAR_PAST_MS)
+    end_ms = to_ms(as_utc(end_time), FAR_FUTURE_MS)
+    if end_ms <= start_ms:
+        raise query_error("end_time", "end_time must be later than start_time", str(end_time))
+    if history is None:
+        return JSONResponse(status_code=503, content=UNAVAILABLE)
+    stored, unsynced = await asyncio.gather(
+        history.between(event_type, window_size, start_ms, end_ms, limit),
+        realtime.closed_between(event_type, window_size, start_ms, end_ms, now_ms(), limit),
+    )
+    windows = merge_newest_first(stored, unsynced, limit)
+    return JSONResponse(metrics_response(event_type, window_size, windows))
