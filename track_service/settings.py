@@ -51,6 +51,11 @@ class Settings(KafkaSettings):
     def api_keys(self) -> frozenset[str]:
         return frozenset(key.strip() for key in self.track_api_keys.split(",") if key.strip())
 
+    @property
+    def retry_after_header(self) -> dict[str, str]:
+        """Sent with every 503: when to try again."""
+        return {"Retry-After": str(self.track_retry_after_s)}
+
     def producer_config(self) -> dict[str, str | int | bool]:
         """librdkafka settings for the durable producer."""
         return {

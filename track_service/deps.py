@@ -1,0 +1,80 @@
+"""What the ingestion endpoints depend on, as typed `Annotated[..., Depends(...)]` aliases.
+
+`require_write_key` is the write-key check (TRACK_API_KEYS); `read_body` reads a request body under
+TRACK_MAX_BODY_BYTES. The publisher and the Prometheus counters live on `app.state`, made by the app
+(`track_service/app.py`). The functions are async so FastAPI calls them on the event loop.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from track_service.ingest import Ingestor
+from track_service.metrics import TrackMetrics
+from track_service.settings import Settings
+from track_service.validation import RequestRejected
+
+
+async def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_ingestor(request: Request) -> Ingestor:
+    """The ingestion pipeline (publisher and dedup memory), made by the lifespan before requests are served."""
+    ingestor: Ingestor = request.app.state.ingestor
+    return ingestor
+
+
+async def get_ingestor_if_started(request: Request) -> Ingestor | None:
+    ingestor: Ingestor | None = getattr(request.app.state, "ingestor", None)
+    return ingestor
+
+
+async def get_prometheus(request: Request) -> TrackMetrics:
+    metrics: TrackMetrics = request.app.state.metrics
+    return metrics
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+IngestorDep = Annotated[Ingestor, Depends(get_ingestor)]
+MaybeIngestorDep = Annotated[Ingestor | None, Depends(get_ingestor_if_started)]
+PrometheusDep = Annotated[TrackMetrics, Depends(get_prometheus)]
+
+
+async def require_write_key(request: Request, settings: SettingsDep) -> None:
+    """401 unless the request carries one of TRACK_API_KEYS (X-API-Key or Authorization: Bearer); open when unset."""
+    keys = settings.api_keys
+    if not keys:
+        return
+    offered = request.headers.get("x-api-key")
+    authorization = request.headers.get("authorization", "")
+    if offered is None and authorization.lower().startswith("bearer "):
+        offered = authorization[7:].strip()
+    if offered is None or not any(hmac.compare_digest(offered.encode(), key.encode()) for key in keys):
+        raise RequestRejected(
+            401, "unauthorized", "a valid write key is required: send it as X-API-Key or Authorization: Bearer",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+async def read_body(request: Request, settings: SettingsDep) -> bytes:
+    """The raw body, 413 past TRACK_MAX_BODY_BYTES (declared or actually read, chunked bodies included)."""
+    limit = settings.track_max_body_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise RequestRejected(413, "too_large", f"body of {declared} bytes exceeds the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestRejected(413, "too_large", f"body exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+RequestBody = Annotated[bytes, Depends(read_body)]

@@ -1,0 +1,1 @@
+"""The ingestion service's endpoints, one `APIRouter` per resource."""
