@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from contracts.history import METRICS_TABLE, datetime_to_ms, ms_to_datetime, row_to_window
 from contracts.metrics import WindowMetrics
 from contracts.redis_keys import RedisKeys
-from contracts.windows import parse_duration_s
+from contracts.windows import is_closed, last_closed_start_ms, parse_duration_s
 
 log = logging.getLogger(__name__)
 
@@ -57,15 +57,15 @@ class RealtimeStore:
     async def closed_between(
         self, event_type: str, window_size: str, start_ms: int, end_ms: int, now_ms: int, limit: int
     ) -> list[WindowMetrics]:
-        """Windows with start_ms <= window_start < end_ms that have closed by now_ms, newest first."""
-        last_closed_start = now_ms - parse_duration_s(window_size) * 1000
+        """Windows with start_ms <= window_start < end_ms that have closed by now_ms (no grace), newest first."""
+        last_closed_start = last_closed_start_ms(parse_duration_s(window_size) * 1000, now_ms)
         upper = min(end_ms - 1, last_closed_start)  # both bounds inclusive in ZRANGEBYSCORE
         if upper < start_ms:
             return []
         members = await self.client.zrevrangebyscore(
             self.keys.windows(event_type, window_size), upper, start_ms, start=0, num=limit
         )
-        return [window for window in parse_members(members) if window.window_end <= now_ms]
+        return [window for window in parse_members(members) if is_closed(window.window_end, now_ms)]
 
     async def event_types(self) -> list[str]:
         return sorted(await cast(Awaitable[set[str]], self.client.smembers(self.keys.event_types)))

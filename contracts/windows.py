@@ -2,6 +2,7 @@
 
 Windows are aligned to the epoch like Flink's HOP windows with no offset: a window of
 `size_ms` starting at a multiple of `slide_ms` covers [window_start, window_start + size_ms).
+When a window counts as closed is decided here too (`is_closed`, `last_closed_start_ms`).
 """
 
 from __future__ import annotations
@@ -84,3 +85,20 @@ def parse_window_specs(text: str) -> list[WindowSpec]:
     if len(set(labels)) != len(labels):
         raise ValueError(f"window sizes must be unique, got {labels}")
     return specs
+
+
+# When a window counts as closed: once its end plus a grace has passed on the wall clock. The sync
+# worker waits SYNC_GRACE_S beyond the end (so a late rewrite by Flink lands in Redis first); the API's
+# history counts a window from its end (grace 0). Both ask these functions.
+def closes_at_ms(window_end_ms: int, grace_ms: int = 0) -> int:
+    return window_end_ms + grace_ms
+
+
+def is_closed(window_end_ms: int, now_ms: int, grace_ms: int = 0) -> bool:
+    """True once `window_end + grace <= now`."""
+    return closes_at_ms(window_end_ms, grace_ms) <= now_ms
+
+
+def last_closed_start_ms(size_ms: int, now_ms: int, grace_ms: int = 0) -> int:
+    """The greatest window_start of a `size_ms` window that is closed at `now_ms`."""
+    return now_ms - grace_ms - size_ms

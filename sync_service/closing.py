@@ -1,8 +1,8 @@
 """Pure logic of a sync batch: which windows are closed, and what a batch writes and deletes.
 
-A window is closed once `window_end + grace <= now`. The sorted sets are scored by window_start,
-and every member of `{prefix}:windows:{event_type}:{window_size}` has the key's window size, so the
-closed members of a key are exactly those with score <= now - grace - size.
+A window is closed once `window_end + grace <= now` (`contracts.windows.is_closed`). The sorted sets
+are scored by window_start, and every member of `{prefix}:windows:{event_type}:{window_size}` has the
+key's window size, so the closed members of a key are exactly those with score <= now - grace - size.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from contracts.metrics import WindowMetrics
 from contracts.redis_keys import RedisKeys
-from contracts.windows import parse_duration_s
+from contracts.windows import closes_at_ms, last_closed_start_ms, parse_duration_s
 
 # One staging row: event_type, window_size, window_start_ms, window_end_ms, count, total_value, unique_users.
 StagingRow = tuple[str, str, int, int, int, float, int]
@@ -30,11 +30,11 @@ class WindowKey:
 
     def last_closed_start_ms(self, now_ms: int, grace_ms: int) -> int:
         """The greatest window_start whose window is closed at `now_ms`."""
-        return now_ms - grace_ms - self.size_ms
+        return last_closed_start_ms(self.size_ms, now_ms, grace_ms)
 
     def lag_s(self, oldest_start_ms: int, now_ms: int, grace_ms: int) -> float:
         """How long ago the window starting at `oldest_start_ms` became closed (0 if not yet)."""
-        return max(0.0, (now_ms - (oldest_start_ms + self.size_ms + grace_ms)) / 1000)
+        return max(0.0, (now_ms - closes_at_ms(oldest_start_ms + self.size_ms, grace_ms)) / 1000)
 
 
 def parse_window_key(name: str, keys: RedisKeys) -> WindowKey | None:

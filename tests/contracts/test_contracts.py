@@ -11,7 +11,14 @@ from contracts.events import Event, TrackEvent, heartbeat_value, parse_timestamp
 from contracts.history import datetime_to_ms, ms_to_datetime, row_to_window, window_row
 from contracts.metrics import WindowMetrics, metrics_response
 from contracts.redis_keys import RedisKeys
-from contracts.windows import WindowSpec, format_duration, parse_duration_s, parse_window_specs
+from contracts.windows import (
+    WindowSpec,
+    format_duration,
+    is_closed,
+    last_closed_start_ms,
+    parse_duration_s,
+    parse_window_specs,
+)
 
 WINDOW = WindowMetrics(window_start=1_719_392_400_000, window_end=1_719_392_430_000, count=142,
                        total_value=8563.21, unique_users=23, event_type="click", window_size="30s")
@@ -104,3 +111,10 @@ def test_redis_key_layout() -> None:
     assert keys.windows("click", "30s") == "metrics:windows:click:30s"
     assert (keys.event_types, keys.window_sizes, keys.updates_channel) == (
         "metrics:registry:event_types", "metrics:registry:window_sizes", "metrics:updates")
+
+
+def test_a_window_is_closed_once_its_end_plus_the_grace_has_passed() -> None:
+    assert not is_closed(30_000, now_ms=29_999) and is_closed(30_000, now_ms=30_000)
+    assert not is_closed(30_000, now_ms=34_999, grace_ms=5_000) and is_closed(30_000, now_ms=35_000, grace_ms=5_000)
+    start = last_closed_start_ms(30_000, now_ms=100_000, grace_ms=5_000)
+    assert is_closed(start + 30_000, 100_000, 5_000) and not is_closed(start + 1 + 30_000, 100_000, 5_000)
