@@ -1,4 +1,4 @@
-"""Where window results live in Redis.
+"""Where window results live in Redis: the key layout, built (`RedisKeys`) and read back (`parse_window_key`).
 
 - `{prefix}:windows:{event_type}:{window_size}`: sorted set, member = canonical `WindowMetrics`
   JSON, score = window_start (ms). Exactly one member per window_start (writers upsert).
@@ -13,18 +13,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from contracts.metrics import WindowMetrics
+from contracts.windows import closes_at_ms, last_closed_start_ms, parse_duration_s
 
 
 @dataclass(frozen=True)
 class RedisKeys:
     prefix: str = "metrics"
 
+    @property
+    def windows_head(self) -> str:
+        """What every windows sorted set's name starts with."""
+        return f"{self.prefix}:windows:"
+
     def windows(self, event_type: str, window_size: str) -> str:
-        return f"{self.prefix}:windows:{event_type}:{window_size}"
+        return f"{self.windows_head}{event_type}:{window_size}"
 
     def windows_pattern(self) -> str:
         """SCAN pattern matching every windows sorted set under this prefix."""
-        return f"{self.prefix}:windows:*"
+        return f"{self.windows_head}*"
 
     @property
     def event_types(self) -> str:
@@ -37,6 +43,38 @@ class RedisKeys:
     @property
     def updates_channel(self) -> str:
         return f"{self.prefix}:updates"
+
+
+@dataclass(frozen=True)
+class WindowKey:
+    """One windows sorted set: its name, and the event type and window size its name carries."""
+
+    name: str
+    event_type: str
+    window_size: str
+    size_ms: int
+
+    def last_closed_start_ms(self, now_ms: int, grace_ms: int) -> int:
+        """The greatest window_start whose window is closed at `now_ms`."""
+        return last_closed_start_ms(self.size_ms, now_ms, grace_ms)
+
+    def lag_s(self, oldest_start_ms: int, now_ms: int, grace_ms: int) -> float:
+        """How long ago the window starting at `oldest_start_ms` became closed (0 if not yet)."""
+        return max(0.0, (now_ms - closes_at_ms(oldest_start_ms + self.size_ms, grace_ms)) / 1000)
+
+
+def parse_window_key(name: str, keys: RedisKeys) -> WindowKey | None:
+    """A name built by `keys.windows(event_type, window_size)` -> WindowKey; None for anything else."""
+    if not name.startswith(keys.windows_head):
+        return None
+    event_type, sep, window_size = name[len(keys.windows_head):].rpartition(":")
+    if not sep or not event_type or ":" in event_type:
+        return None
+    try:
+        size_s = parse_duration_s(window_size)
+    except ValueError:
+        return None
+    return WindowKey(name=name, event_type=event_type, window_size=window_size, size_ms=size_s * 1000)
 
 
 # Upsert one window atomically: drop any member with the same window_start, add the new one,

@@ -1,8 +1,9 @@
-"""Pure logic of a sync batch: which windows are closed, and what a batch writes and deletes.
+"""Pure logic of a sync batch: what a batch writes and which members it deletes.
 
 A window is closed once `window_end + grace <= now` (`contracts.windows.is_closed`). The sorted sets
 are scored by window_start, and every member of `{prefix}:windows:{event_type}:{window_size}` has the
-key's window size, so the closed members of a key are exactly those with score <= now - grace - size.
+key's window size, so the closed members of a key are exactly those with score <= now - grace - size
+(`contracts.redis_keys.WindowKey.last_closed_start_ms`).
 """
 
 from __future__ import annotations
@@ -12,44 +13,9 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from contracts.metrics import WindowMetrics
-from contracts.redis_keys import RedisKeys
-from contracts.windows import closes_at_ms, last_closed_start_ms, parse_duration_s
 
 # One staging row: event_type, window_size, window_start_ms, window_end_ms, count, total_value, unique_users.
 StagingRow = tuple[str, str, int, int, int, float, int]
-
-
-@dataclass(frozen=True)
-class WindowKey:
-    """One windows sorted set and the window size its name carries."""
-
-    name: str
-    event_type: str
-    window_size: str
-    size_ms: int
-
-    def last_closed_start_ms(self, now_ms: int, grace_ms: int) -> int:
-        """The greatest window_start whose window is closed at `now_ms`."""
-        return last_closed_start_ms(self.size_ms, now_ms, grace_ms)
-
-    def lag_s(self, oldest_start_ms: int, now_ms: int, grace_ms: int) -> float:
-        """How long ago the window starting at `oldest_start_ms` became closed (0 if not yet)."""
-        return max(0.0, (now_ms - closes_at_ms(oldest_start_ms + self.size_ms, grace_ms)) / 1000)
-
-
-def parse_window_key(name: str, keys: RedisKeys) -> WindowKey | None:
-    """`{prefix}:windows:{event_type}:{window_size}` -> WindowKey; None for anything else."""
-    head = f"{keys.prefix}:windows:"
-    if not name.startswith(head):
-        return None
-    event_type, sep, window_size = name[len(head):].rpartition(":")
-    if not sep or not event_type or ":" in event_type:
-        return None
-    try:
-        size_s = parse_duration_s(window_size)
-    except ValueError:
-        return None
-    return WindowKey(name=name, event_type=event_type, window_size=window_size, size_ms=size_s * 1000)
 
 
 def staging_row(window: WindowMetrics) -> StagingRow:

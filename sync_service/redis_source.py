@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from contracts.redis_keys import RedisKeys
-from sync_service.closing import WindowKey, parse_window_key
+from contracts.redis_keys import RedisKeys, WindowKey, parse_window_key
 
 
 async def scan_window_keys(client: Redis, keys: RedisKeys) -> list[WindowKey]:

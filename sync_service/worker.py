@@ -19,9 +19,9 @@ from redis.asyncio import Redis
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
 from contracts.events import now_ms
-from contracts.redis_keys import RedisKeys
+from contracts.redis_keys import RedisKeys, WindowKey
 from contracts.waiting import backoff
-from sync_service.closing import Batch, WindowKey, plan_batch
+from sync_service.closing import Batch, plan_batch
 from sync_service.crash_points import PointHook, crash_hook
 from sync_service.postgres_store import MetricsStore
 from sync_service.prometheus_metrics import SyncMetrics

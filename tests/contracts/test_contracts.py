@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from contracts.events import Event, TrackEvent, heartbeat_value, parse_timestamp_ms
 from contracts.history import datetime_to_ms, ms_to_datetime, row_to_window, window_row
 from contracts.metrics import WindowMetrics, metrics_response
-from contracts.redis_keys import RedisKeys
+from contracts.redis_keys import RedisKeys, WindowKey, parse_window_key
 from contracts.windows import (
     WindowSpec,
     format_duration,
@@ -118,3 +118,10 @@ def test_a_window_is_closed_once_its_end_plus_the_grace_has_passed() -> None:
     assert not is_closed(30_000, now_ms=34_999, grace_ms=5_000) and is_closed(30_000, now_ms=35_000, grace_ms=5_000)
     start = last_closed_start_ms(30_000, now_ms=100_000, grace_ms=5_000)
     assert is_closed(start + 30_000, 100_000, 5_000) and not is_closed(start + 1 + 30_000, 100_000, 5_000)
+
+
+def test_redis_window_keys_are_read_back_as_they_are_built() -> None:
+    keys = RedisKeys("metrics")
+    name = keys.windows("page.view", "5m")
+    assert parse_window_key(name, keys) == WindowKey(name, "page.view", "5m", 300_000)
+    assert parse_window_key(keys.event_types, keys) is None

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from contracts.redis_keys import RedisKeys
+from contracts.redis_keys import RedisKeys, WindowKey, parse_window_key
 from contracts.waiting import backoff_delay_s
-from sync_service.closing import WindowKey, parse_window_key, plan_batch
+from sync_service.closing import plan_batch
 from sync_service.crash_points import parse_crash_at
 from tests.conftest import REPO_ROOT
 from tests.sync_service.conftest import make_window
