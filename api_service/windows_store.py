@@ -13,7 +13,7 @@ from typing import Any, cast
 import redis.asyncio as aioredis
 from pydantic import ValidationError
 
-from contracts.history import METRICS_TABLE, datetime_to_ms, ms_to_datetime, row_to_window
+from contracts.history import METRICS_TABLE, WINDOW_COLUMNS_SQL, datetime_to_ms, ms_to_datetime, row_to_window
 from contracts.metrics import WindowMetrics
 from contracts.redis_keys import RedisKeys
 from contracts.windows import is_closed, last_closed_start_ms, parse_duration_s
@@ -98,7 +98,7 @@ class HistoryStore:
         self, event_type: str, window_size: str, start_ms: int, end_ms: int, limit: int
     ) -> list[WindowMetrics]:
         rows = await self.pool.fetch(
-            f"SELECT window_start, window_end, count, total_value, unique_users FROM {METRICS_TABLE} "
+            f"SELECT {WINDOW_COLUMNS_SQL} FROM {METRICS_TABLE} "
             "WHERE event_type = $1 AND window_size = $2 AND window_start >= $3 AND window_start < $4 "
             "ORDER BY window_start DESC LIMIT $5",
             event_type,
@@ -107,7 +107,7 @@ class HistoryStore:
             ms_to_datetime(end_ms),
             limit,
         )
-        return [row_to_window(row, event_type, window_size) for row in rows]
+        return [row_to_window(row) for row in rows]
 
 
 def to_ms(value: datetime | None, default_ms: int) -> int:

@@ -51,20 +51,12 @@ def write_windows(client: redis.Redis, keys: RedisKeys, windows: list[WindowMetr
 async def seed_history(settings: Settings, windows: list[WindowMetrics]) -> None:
     import asyncpg
 
-    from contracts.history import apply_migrations, ms_to_datetime
+    from contracts.history import apply_migrations, insert_windows
 
     conn = await asyncpg.connect(settings.postgres_dsn)
     try:
         await apply_migrations(conn, settings.postgres_schema)
-        await conn.executemany(
-            "INSERT INTO metrics (event_type, window_size, window_start, window_end, count, total_value, unique_users)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            [
-                (w.event_type, w.window_size, ms_to_datetime(w.window_start), ms_to_datetime(w.window_end),
-                 w.count, w.total_value, w.unique_users)
-                for w in windows
-            ],
-        )  # fmt: skip
+        await insert_windows(conn, windows)
     finally:
         await conn.close()
 

@@ -20,12 +20,11 @@ from pathlib import Path
 import asyncpg
 from redis.asyncio import Redis
 
-from contracts.history import quote_ident
+from contracts.history import WINDOW_COLUMNS, quote_ident, window_values
 from contracts.metrics import WindowMetrics
 from contracts.redis_keys import RedisKeys
 from contracts.settings import load_settings
-from sync_service.closing import staging_row
-from sync_service.postgres_store import STAGING_COLUMNS
+from sync_service.postgres_store import staging_columns_sql
 from sync_service.settings import Settings
 from sync_service.worker import SyncWorker
 
@@ -64,16 +63,12 @@ async def seed(client: Redis, keys: RedisKeys, windows: list[WindowMetrics]) -> 
 
 async def raw_copy_rows_per_s(dsn: str, schema: str, windows: list[WindowMetrics]) -> float:
     """The floor: one COPY of the same rows into a bare table, no Redis, no upsert."""
-    rows = [staging_row(window) for window in windows]
+    rows = [window_values(window) for window in windows]
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.execute(
-            f"CREATE TABLE {quote_ident(schema)}.raw_copy (event_type text, window_size text, "
-            "window_start_ms bigint, window_end_ms bigint, count bigint, total_value double precision, "
-            "unique_users bigint)"
-        )
+        await conn.execute(f"CREATE TABLE {quote_ident(schema)}.raw_copy ({staging_columns_sql()})")
         started = time.perf_counter()
-        await conn.copy_records_to_table("raw_copy", schema_name=schema, records=rows, columns=STAGING_COLUMNS)
+        await conn.copy_records_to_table("raw_copy", schema_name=schema, records=rows, columns=WINDOW_COLUMNS)
         return len(rows) / (time.perf_counter() - started)
     finally:
         await conn.close()

@@ -7,8 +7,9 @@ Window times are stored as timestamptz and exchanged as epoch milliseconds.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -62,33 +63,53 @@ def datetime_to_ms(value: datetime) -> int:
     return (value - EPOCH) // timedelta(milliseconds=1)
 
 
-# The `metrics` columns a window fills, in the order of `window_row`.
-WINDOW_COLUMNS = ("event_type", "window_size", "window_start", "window_end", "count", "total_value", "unique_users")
+# The one declaration of a `metrics` row: each window column and its PostgreSQL type, in row order.
+# 0001_metrics.sql created the table with them (tests/sync_service/test_migrations.py checks it matches).
+WINDOW_COLUMN_TYPES: dict[str, str] = {
+    "event_type": "text",
+    "window_size": "text",
+    "window_start": "timestamp with time zone",
+    "window_end": "timestamp with time zone",
+    "count": "bigint",
+    "total_value": "double precision",
+    "unique_users": "bigint",
+}
+WINDOW_COLUMNS = tuple(WINDOW_COLUMN_TYPES)
+WINDOW_KEY_COLUMNS = ("event_type", "window_size", "window_start")  # the primary key
+TIME_COLUMNS = frozenset({"window_start", "window_end"})  # timestamptz in the table, epoch ms in a window
+WINDOW_COLUMNS_SQL = ", ".join(WINDOW_COLUMNS)
+
+# A window's values in WINDOW_COLUMNS order, times as epoch ms.
+WindowValues = tuple[str, str, int, int, int, float, int]
+_window_values = attrgetter(*WINDOW_COLUMNS)
 
 
-def window_row(window: WindowMetrics) -> tuple[str, str, datetime, datetime, int, float, int]:
-    """A window as a `metrics` row (WINDOW_COLUMNS order)."""
-    return (
-        window.event_type,
-        window.window_size,
-        ms_to_datetime(window.window_start),
-        ms_to_datetime(window.window_end),
-        window.count,
-        window.total_value,
-        window.unique_users,
+def window_values(window: WindowMetrics) -> WindowValues:
+    """A window's values in WINDOW_COLUMNS order, times as epoch ms (the sync worker's staging row)."""
+    values: WindowValues = _window_values(window)
+    return values
+
+
+def window_row(window: WindowMetrics) -> tuple[Any, ...]:
+    """A window as a `metrics` row: WINDOW_COLUMNS order, times as datetimes."""
+    values: tuple[Any, ...] = window_values(window)
+    return tuple(
+        ms_to_datetime(value) if name in TIME_COLUMNS else value
+        for name, value in zip(WINDOW_COLUMNS, values, strict=True)
     )
 
 
-def row_to_window(
-    row: Mapping[str, Any], event_type: str | None = None, window_size: str | None = None
-) -> WindowMetrics:
-    """A `metrics` row (asyncpg Record or dict) as a window; names may come from the query instead."""
-    return WindowMetrics(
-        window_start=datetime_to_ms(row["window_start"]),
-        window_end=datetime_to_ms(row["window_end"]),
-        count=row["count"],
-        total_value=row["total_value"],
-        unique_users=row["unique_users"],
-        event_type=event_type if event_type is not None else row["event_type"],
-        window_size=window_size if window_size is not None else row["window_size"],
+def row_to_window(row: Mapping[str, Any]) -> WindowMetrics:
+    """A `metrics` row (asyncpg Record or dict with every WINDOW_COLUMNS name) as a window."""
+    return WindowMetrics(**{name: datetime_to_ms(row[name]) if name in TIME_COLUMNS else row[name]
+                            for name in WINDOW_COLUMNS})
+
+
+async def insert_windows(conn: Any, windows: Iterable[WindowMetrics]) -> None:
+    """Write windows as `metrics` rows on an asyncpg connection (its search_path picks the schema):
+    what the sync worker leaves there, for tests and benchmarks."""
+    placeholders = ", ".join(f"${number}" for number in range(1, len(WINDOW_COLUMNS) + 1))
+    await conn.executemany(
+        f"INSERT INTO {METRICS_TABLE} ({WINDOW_COLUMNS_SQL}) VALUES ({placeholders})",
+        [window_row(window) for window in windows],
     )

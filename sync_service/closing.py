@@ -12,29 +12,15 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
+from contracts.history import WindowValues, window_values
 from contracts.metrics import WindowMetrics
-
-# One staging row: event_type, window_size, window_start_ms, window_end_ms, count, total_value, unique_users.
-StagingRow = tuple[str, str, int, int, int, float, int]
-
-
-def staging_row(window: WindowMetrics) -> StagingRow:
-    return (
-        window.event_type,
-        window.window_size,
-        window.window_start,
-        window.window_end,
-        window.count,
-        window.total_value,
-        window.unique_users,
-    )
 
 
 @dataclass
 class Batch:
     """What one batch upserts, and which exact members it deletes from which key after the commit."""
 
-    rows: list[StagingRow] = field(default_factory=list)
+    rows: list[WindowValues] = field(default_factory=list)  # the staging rows
     members_by_key: dict[str, list[str]] = field(default_factory=dict)
     invalid: list[tuple[str, str]] = field(default_factory=list)
     duplicates: int = 0
@@ -65,6 +51,6 @@ def plan_batch(entries: list[tuple[str, str]]) -> Batch:
             batch.duplicates += 1
             continue
         seen.add(window.key)
-        batch.rows.append(staging_row(window))
+        batch.rows.append(window_values(window))
         batch.members_by_key.setdefault(key, []).append(member)
     return batch

@@ -6,49 +6,45 @@ from typing import Any
 
 import asyncpg
 
-from contracts.history import METRICS_TABLE, apply_migrations, quote_ident
-from sync_service.closing import StagingRow
+from contracts.history import (
+    METRICS_TABLE,
+    TIME_COLUMNS,
+    WINDOW_COLUMN_TYPES,
+    WINDOW_COLUMNS,
+    WINDOW_COLUMNS_SQL,
+    WINDOW_KEY_COLUMNS,
+    WindowValues,
+    apply_migrations,
+    quote_ident,
+)
 from sync_service.crash_points import PointHook
 
 STAGING_TABLE = "sync_staging"
-STAGING_COLUMNS = (
-    "event_type",
-    "window_size",
-    "window_start_ms",
-    "window_end_ms",
-    "count",
-    "total_value",
-    "unique_users",
-)
-# Session-local and emptied at every commit: nothing to clean up after a crash.
-CREATE_STAGING_SQL = f"""
-CREATE TEMP TABLE IF NOT EXISTS {STAGING_TABLE} (
-    event_type text NOT NULL,
-    window_size text NOT NULL,
-    window_start_ms bigint NOT NULL,
-    window_end_ms bigint NOT NULL,
-    count bigint NOT NULL,
-    total_value double precision NOT NULL,
-    unique_users bigint NOT NULL
-) ON COMMIT DELETE ROWS
-"""
 # Epoch ms -> timestamptz with interval arithmetic, exact to the millisecond (to_timestamp(float) is not).
 _MS = "'epoch'::timestamptz + {} * interval '1 millisecond'"
 
 
+def staging_columns_sql() -> str:
+    """The `metrics` window columns with times as epoch ms (bigint): COPY sends a window's values as they are."""
+    return ", ".join(
+        f"{name} {'bigint' if name in TIME_COLUMNS else sql_type} NOT NULL"
+        for name, sql_type in WINDOW_COLUMN_TYPES.items()
+    )
+
+
+# Session-local and emptied at every commit: nothing to clean up after a crash.
+CREATE_STAGING_SQL = f"CREATE TEMP TABLE IF NOT EXISTS {STAGING_TABLE} ({staging_columns_sql()}) ON COMMIT DELETE ROWS"
+
+
 def upsert_sql(schema: str) -> str:
+    converted = ", ".join(_MS.format(name) if name in TIME_COLUMNS else name for name in WINDOW_COLUMNS)
+    updated = [name for name in WINDOW_COLUMNS if name not in WINDOW_KEY_COLUMNS] + ["synced_at"]
     return f"""
-INSERT INTO {quote_ident(schema)}.{METRICS_TABLE}
-    (event_type, window_size, window_start, window_end, count, total_value, unique_users, synced_at)
-SELECT event_type, window_size, {_MS.format("window_start_ms")}, {_MS.format("window_end_ms")},
-       count, total_value, unique_users, now()
+INSERT INTO {quote_ident(schema)}.{METRICS_TABLE} ({WINDOW_COLUMNS_SQL}, synced_at)
+SELECT {converted}, now()
 FROM {STAGING_TABLE}
-ON CONFLICT (event_type, window_size, window_start) DO UPDATE SET
-    window_end = EXCLUDED.window_end,
-    count = EXCLUDED.count,
-    total_value = EXCLUDED.total_value,
-    unique_users = EXCLUDED.unique_users,
-    synced_at = EXCLUDED.synced_at
+ON CONFLICT ({", ".join(WINDOW_KEY_COLUMNS)}) DO UPDATE SET
+    {", ".join(f"{name} = EXCLUDED.{name}" for name in updated)}
 """
 
 
@@ -81,12 +77,12 @@ class MetricsStore:
         if conn is not None:
             conn.terminate()
 
-    async def upsert(self, rows: list[StagingRow], hook: PointHook) -> None:
+    async def upsert(self, rows: list[WindowValues], hook: PointHook) -> None:
         """Write `rows` in one transaction; returns once PostgreSQL has committed them."""
         if not self.connected:
             await self.connect()
         conn = self._conn
         async with conn.transaction():
-            await conn.copy_records_to_table(STAGING_TABLE, records=rows, columns=STAGING_COLUMNS)
+            await conn.copy_records_to_table(STAGING_TABLE, records=rows, columns=WINDOW_COLUMNS)
             await conn.execute(self._upsert_sql)
             await hook("mid_batch")

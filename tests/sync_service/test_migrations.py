@@ -6,7 +6,13 @@ from typing import Any
 
 import asyncpg
 
-from contracts.history import apply_migrations
+from contracts.history import (
+    METRICS_TABLE,
+    WINDOW_COLUMN_TYPES,
+    WINDOW_COLUMNS,
+    WINDOW_KEY_COLUMNS,
+    apply_migrations,
+)
 from tests.conftest import Infra
 
 SCHEMA_SNAPSHOT_SQL = """
@@ -40,3 +46,22 @@ async def test_migrations_twice_leave_the_schema_unchanged(infra: Infra, pg_sche
         assert any("PRIMARY KEY (event_type, window_size, window_start)" in item for _, item in after_first)
     finally:
         await conn.close()
+
+
+async def test_the_table_has_the_row_shape_contracts_declares(infra: Infra, pg_schema: str) -> None:
+    conn = await asyncpg.connect(infra.postgres_dsn)
+    try:
+        await apply_migrations(conn, pg_schema)
+        table = f'"{pg_schema}".{METRICS_TABLE}'
+        columns = await conn.fetch(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
+            " WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum", table)
+        key = await conn.fetchval(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'p'",
+            table,
+        )
+    finally:
+        await conn.close()
+    assert dict(columns) == {**WINDOW_COLUMN_TYPES, "synced_at": "timestamp with time zone"}
+    assert list(dict(columns))[: len(WINDOW_COLUMNS)] == list(WINDOW_COLUMNS)
+    assert key == f"PRIMARY KEY ({', '.join(WINDOW_KEY_COLUMNS)})"
