@@ -25,7 +25,7 @@ from contracts.events import (
     MIN_TIMESTAMP_MS,
     properties_size,
 )
-from track_service.validation import RequestRejected, batch_items, check_json_tree, parse_json, to_event
+from track_service.validation import DECODE_ERRORS, RequestRejected, batch_items, parse_json_body, to_event
 
 # An event ready to produce: (event_id, user_id: the Kafka key, value: the Kafka value as made by
 # contracts.events.encode_event, client_event_id: the client chose event_id, so a retry repeats it).
@@ -126,7 +126,7 @@ def plain_batch(raw: bytes, max_events: int, received_ms: int) -> list[EventReco
     """The records of a batch body whose every item is plain, in one decoding pass; else None."""
     try:
         events = _decode_plain_batch(raw).events
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):  # DecodeError: also not plain
+    except DECODE_ERRORS:  # msgspec.ValidationError, a DecodeError: also not plain
         return None
     if not 0 < len(events) <= max_events:
         return None
@@ -144,8 +144,5 @@ def read_batch(
     records = plain_batch(raw, max_events, received_ms)
     if records is not None:
         return records
-    document = parse_json(raw)
-    if type(document) is dict or type(document) is list:
-        check_json_tree(document, max_depth)
-    items = batch_items(document, max_events)
+    items = batch_items(parse_json_body(raw, max_depth), max_events)
     return [check_item(item, received_ms, f"events[{index}]") for index, item in enumerate(items)]

@@ -53,24 +53,23 @@ def _finite_float(text: str) -> float:
     return number
 
 
+# What msgspec raises for bytes it will not decode (RecursionError: nesting beyond its own limit).
+DECODE_ERRORS = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+
+
 def parse_json_body(raw: bytes, max_depth: int) -> Any:
-    """Strict JSON: UTF-8 only, no NaN/Infinity (nor numbers overflowing to infinity), bounded nesting."""
-    document = parse_json(raw)
-    if type(document) is dict or type(document) is list:
-        check_json_tree(document, max_depth)
-    return document
-
-
-def parse_json(raw: bytes) -> Any:
-    """`parse_json_body` without the nesting check, for callers that bound the shape themselves.
+    """Strict JSON: UTF-8 only, no NaN/Infinity (nor numbers overflowing to infinity), bounded nesting.
 
     msgspec refuses NaN, Infinity, numbers beyond a double, invalid UTF-8 and lone surrogates.
     """
     try:
-        return _decode_json(raw)
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as error:
+        document = _decode_json(raw)
+    except DECODE_ERRORS as error:
         _explain_refusal(raw)
         raise RequestRejected(400, "invalid_json", f"malformed JSON: {error}") from None
+    if type(document) is dict or type(document) is list:
+        check_json_tree(document, max_depth)
+    return document
 
 
 _decode_json = msgspec.json.Decoder().decode
