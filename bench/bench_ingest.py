@@ -36,7 +36,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from bench.lean_http import LeanHttpSender  # noqa: E402
 from contracts.settings import load_settings  # noqa: E402
-from track_service.loadgen import EventGenerator, Tally, Traffic, run_load  # noqa: E402
+from tools.loadgen import EventGenerator, Tally, Traffic, run_load  # noqa: E402
 from track_service.settings import Settings  # noqa: E402
 
 

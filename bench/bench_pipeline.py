@@ -37,7 +37,7 @@ from bench.bench_flink import WINDOWS_PER_EVENT, BenchJob, load_average  # noqa:
 from bench.bench_ingest import start_service  # noqa: E402
 from contracts.settings import load_settings  # noqa: E402
 from flink_service.heartbeat import send_heartbeats  # noqa: E402
-from track_service.loadgen import EventGenerator, HttpBatchSender, Traffic, run_load  # noqa: E402
+from tools.loadgen import EventGenerator, HttpBatchSender, Traffic, run_load  # noqa: E402
 from track_service.settings import Settings as TrackSettings  # noqa: E402
 
 RUN_DIR = Path(os.environ.get("RUN_DIR", REPO_ROOT / ".run"))

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from track_service.loadgen import Sender, Tally
+from tools.loadgen import Sender, Tally
 
 _Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 

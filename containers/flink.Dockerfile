@@ -38,6 +38,7 @@ COPY flink_service/ ./flink_service/
 COPY track_service/ ./track_service/
 COPY api_service/ ./api_service/
 COPY sync_service/ ./sync_service/
+COPY tools/ ./tools/
 RUN uv pip install --python /opt/venv/bin/python --no-deps .
 
 # ---- runtime ----

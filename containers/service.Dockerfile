@@ -37,6 +37,7 @@ COPY track_service/ ./track_service/
 COPY api_service/ ./api_service/
 COPY sync_service/ ./sync_service/
 COPY flink_service/ ./flink_service/
+COPY tools/ ./tools/
 RUN /opt/venv/bin/pip install --no-deps .
 
 # ---- runtime ----

@@ -7,9 +7,9 @@ import sys
 import uvicorn
 from confluent_kafka import KafkaException
 
+from contracts.events_topic import KafkaUnavailable, ensure_topic
 from contracts.log_setup import setup_logging
 from contracts.settings import load_settings
-from track_service.admin import KafkaUnavailable, ensure_topic
 from track_service.app import create_app
 from track_service.settings import Settings
 
@@ -20,7 +20,7 @@ def main() -> int:
     if settings.track_create_topic:
         # Done before serving so a missing Kafka is one clear line, not a startup traceback.
         try:
-            ensure_topic(settings)
+            ensure_topic(settings, settings.track_startup_timeout_s)
         except (KafkaUnavailable, KafkaException) as error:
             print(f"track_service: {error}", file=sys.stderr)
             return 1

@@ -1,87 +1,11 @@
-"""Create the events topic from settings if it is missing (the seed's admin.py), idempotently.
-
-    python -m track_service.admin
-"""
+"""Old path of `python -m tools.topic_admin` (not part of the ingestion service); kept so that commands
+and scripts using `python -m track_service.admin` keep working."""
 
 from __future__ import annotations
 
-import logging
 import sys
-import time
 
-from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
-
-from contracts.log_setup import setup_logging
-from contracts.settings import load_settings
-from contracts.waiting import describe, waiting
-from track_service.settings import Settings
-
-log = logging.getLogger("track_service.admin")
-
-
-class KafkaUnavailable(RuntimeError):
-    """Kafka did not answer within the allowed time."""
-
-
-class _NoBroker(Exception):
-    """The metadata answer named no broker."""
-
-
-def wait_for_kafka(admin: AdminClient, bootstrap: str, timeout_s: float) -> None:
-    """Block until a broker answers a metadata request, with bounded backoff."""
-    try:
-        for attempt in waiting(f"Kafka at {bootstrap}", log, (KafkaException, _NoBroker), timeout_s=timeout_s):
-            with attempt:
-                remaining = timeout_s - (time.monotonic() - attempt.retry_state.start_time)
-                if not admin.list_topics(timeout=min(5.0, max(0.5, remaining))).brokers:
-                    raise _NoBroker("no broker in the metadata")
-    except (KafkaException, _NoBroker) as error:
-        raise KafkaUnavailable(
-            f"Kafka at {bootstrap} did not answer within {timeout_s:.0f}s ({describe(error)}): "
-            "start it (make dev) or fix KAFKA_BOOTSTRAP_SERVERS"
-        ) from None
-
-
-def ensure_topic(settings: Settings, timeout_s: float | None = None) -> bool:
-    """Create the events topic unless it exists; True when this call created it."""
-    timeout_s = settings.track_startup_timeout_s if timeout_s is None else timeout_s
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers, "log_level": 3})
-    wait_for_kafka(admin, settings.kafka_bootstrap_servers, timeout_s)
-    name = settings.kafka_events_topic
-    if name in admin.list_topics(timeout=10).topics:
-        return False
-    topic = NewTopic(
-        name,
-        num_partitions=settings.kafka_topic_partitions,
-        replication_factor=settings.kafka_topic_replication,
-    )
-    try:
-        admin.create_topics([topic], operation_timeout=30)[name].result(timeout=30)
-    except KafkaException as error:
-        # Another instance created it between our check and our request: that is success.
-        if error.args and error.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS:
-            return False
-        raise
-    log.info(
-        "created topic %s (%d partitions, replication %d)",
-        name, settings.kafka_topic_partitions, settings.kafka_topic_replication,
-    )
-    return True
-
-
-def main() -> int:
-    settings = load_settings(Settings)
-    setup_logging(settings.log_level)
-    try:
-        created = ensure_topic(settings)
-    except (KafkaUnavailable, KafkaException) as error:
-        print(f"track_service.admin: {error}", file=sys.stderr)
-        return 1
-    state = "created" if created else "already exists"
-    print(f"topic {settings.kafka_events_topic}: {state}")
-    return 0
-
+from tools.topic_admin import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from track_service.admin import ensure_topic
+from contracts.events_topic import ensure_topic
 from track_service.dedup import RecentEventIds
 from track_service.ingest import Ingestor
 from track_service.metrics import TrackMetrics
@@ -28,7 +28,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start the producer (creating the topic first if asked) and the ingestor; flush at shutdown."""
     settings: Settings = app.state.settings
     if settings.track_create_topic:
-        await asyncio.to_thread(ensure_topic, settings)
+        await asyncio.to_thread(ensure_topic, settings, settings.track_startup_timeout_s)
     publisher = EventPublisher(settings)
     publisher.start()
     recent = RecentEventIds(settings.track_dedup_horizon_s, settings.track_dedup_max_entries)

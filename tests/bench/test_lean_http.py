@@ -11,7 +11,7 @@ from bench.bench_ingest import Pregenerated
 from bench.lean_http import LeanHttpSender
 from tests.conftest import Infra, end_offsets
 from tests.track_service.conftest import RunningService
-from track_service.loadgen import EventGenerator, Traffic, run_load
+from tools.loadgen import EventGenerator, Traffic, run_load
 
 
 @pytest.mark.parametrize("single", [False, True])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from contracts.events import TrackEvent
-from track_service.loadgen import EVENT_TYPES, EventGenerator, Traffic
+from tools.loadgen import EVENT_TYPES, EventGenerator, Traffic
 
 
 def events(traffic: Traffic, count: int) -> list[dict[str, object]]:

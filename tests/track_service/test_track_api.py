@@ -12,11 +12,11 @@ import httpx
 import pytest
 
 from contracts.events import Event
+from contracts.events_topic import ensure_topic
 from tests.conftest import Infra, end_offsets, unique_name
 from tests.track_service.conftest import RunningService, read_topic, service_settings
-from track_service.admin import ensure_topic
+from tools.tail import tail
 from track_service.settings import Settings
-from track_service.tail import tail
 
 FULL = {
     "event_type": "purchase",
@@ -221,7 +221,7 @@ def test_tail_prints_the_events_as_json_lines(infra: Infra, service: RunningServ
 
 @pytest.mark.parametrize("single", [False, True])
 def test_loadgen_through_the_service(infra: Infra, service: RunningService, single: bool) -> None:
-    from track_service.loadgen import EventGenerator, HttpBatchSender, Traffic, run_load
+    from tools.loadgen import EventGenerator, HttpBatchSender, Traffic, run_load
 
     generator = EventGenerator(Traffic(seed=3, jitter_ms=2000, late_fraction=0.1))
     sender = HttpBatchSender(service.url, None, single=single, concurrency=2)

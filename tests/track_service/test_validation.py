@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from contracts.events import MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS
+from tools.loadgen import EventGenerator, Traffic
 from track_service.dedup import RecentEventIds
-from track_service.loadgen import EventGenerator, Traffic
 from track_service.records import check_item, plain_batch, plain_record
 from track_service.validation import RequestRejected, batch_items, parse_json_body, to_event
 
