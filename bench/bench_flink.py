@@ -43,7 +43,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from contracts.events import heartbeat_value, now_ms  # noqa: E402
+from contracts.events import encode_event, heartbeat_value, now_ms  # noqa: E402
 from contracts.redis_keys import RedisKeys  # noqa: E402
 from contracts.settings import load_settings, to_env  # noqa: E402
 from flink_service.cluster import TERMINAL_STATES, FlinkCluster  # noqa: E402
@@ -265,11 +265,9 @@ def drain_records(count: int, start_ms: int, event_rate: int, seed: int = 7) -> 
     stamped.sort()
     for position, (_, index, timestamp) in enumerate(stamped):
         event_type = EVENT_TYPES[index % len(EVENT_TYPES)]
-        value = (
-            f'{{"event_id":"d{index}","event_type":"{event_type}","user_id":"user-{rng.randrange(5000)}",'
-            f'"value":{rng.randrange(400) * 0.25},"timestamp":{timestamp},"properties":{{}}}}'
+        yield position % PARTITIONS, encode_event(
+            f"d{index}", event_type, f"user-{rng.randrange(5000)}", rng.randrange(400) * 0.25, timestamp, {}
         )
-        yield position % PARTITIONS, value.encode()
 
 
 def run_drain(job: BenchJob, events: int, event_rate: int, timeout_s: float) -> dict[str, Any]:
@@ -408,11 +406,8 @@ def run_live(job: BenchJob, seconds: float, rate: int, event_types: int) -> dict
         due = int(elapsed * rate)
         while sent < due:
             stamp = now_ms()
-            value = (
-                f'{{"event_id":"l{sent}","event_type":"live{sent % event_types}","user_id":"user-{rng.randrange(500)}",'
-                f'"value":1.0,"timestamp":{stamp},"properties":{{}}}}'
-            )
-            produce(sent % PARTITIONS, value.encode(), stamp)
+            value = encode_event(f"l{sent}", f"live{sent % event_types}", f"user-{rng.randrange(500)}", 1.0, stamp, {})
+            produce(sent % PARTITIONS, value, stamp)
             sent += 1
         producer.poll(0.005)
     producer.flush(30)

@@ -35,6 +35,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from bench.lean_http import LeanHttpSender  # noqa: E402
+from contracts.events import encode_event  # noqa: E402
 from contracts.settings import load_settings  # noqa: E402
 from tools.loadgen import EventGenerator, Tally, Traffic, run_load  # noqa: E402
 from track_service.settings import Settings  # noqa: E402
@@ -60,7 +61,7 @@ def make_events(count: int) -> list[dict[str, Any]]:
 def raw_produce(settings: Settings, topic: str, events: list[dict[str, Any]]) -> Tally:
     """The ceiling: pre-serialized values produced in a tight loop, acks counted by callback."""
     producer = Producer(settings.producer_config())
-    payloads = [(json.dumps(event).encode(), event["user_id"]) for event in events]
+    payloads = [(encode_event(**event), event["user_id"]) for event in events]
     tally = Tally()
 
     def acked(started: float) -> Any:

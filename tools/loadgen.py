@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import bisect
 import itertools
-import json
 import random
 import sys
 import time
@@ -30,7 +29,7 @@ import httpx
 import msgspec
 from confluent_kafka import KafkaError, Message, Producer
 
-from contracts.events import MIN_TIMESTAMP_MS, now_ms
+from contracts.events import MIN_TIMESTAMP_MS, encode_event, now_ms
 from contracts.settings import load_settings
 from track_service.settings import Settings
 
@@ -251,7 +250,7 @@ class KafkaSender(Sender):
         for event in batch:
             while True:
                 try:
-                    self.producer.produce(self.topic, json.dumps(event).encode(), key=event["user_id"],
+                    self.producer.produce(self.topic, encode_event(**event), key=event["user_id"],
                                           on_delivery=delivered)
                     break
                 except BufferError:
