@@ -19,7 +19,7 @@ async def serve(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, worker.request_stop)
     try:
-        worker.metrics.serve(settings.sync_metrics_host, settings.sync_metrics_port)
+        worker.prometheus.serve(settings.sync_metrics_host, settings.sync_metrics_port)
     except OSError as error:
         raise FatalSyncError(f"cannot serve metrics on port {settings.sync_metrics_port}: {error}; "
                              "set SYNC_METRICS_PORT to a free port (0 disables)") from error

@@ -24,7 +24,7 @@ from contracts.waiting import backoff
 from sync_service.closing import Batch, plan_batch
 from sync_service.crash_points import PointHook, crash_hook
 from sync_service.postgres_store import MetricsStore
-from sync_service.prometheus_metrics import SyncMetrics
+from sync_service.prometheus import SyncPrometheus
 from sync_service.redis_source import (
     delete_members,
     member_score,
@@ -95,7 +95,7 @@ class SyncWorker:
         self.keys = RedisKeys(prefix=settings.redis_key_prefix)
         self.grace_ms = round(settings.sync_grace_s * 1000)
         self.store = MetricsStore(settings.postgres_dsn, settings.postgres_schema)
-        self.metrics = SyncMetrics()
+        self.prometheus = SyncPrometheus()
         self.hook: PointHook = hook or crash_hook(settings.sync_crash_at) or _no_hook
         self.stop_requested = asyncio.Event()
         self.redis = self._new_redis()
@@ -153,9 +153,9 @@ class SyncWorker:
                     await next_read
         report.lag_s = await self._lag_s(window_keys)
         report.duration_s = time.monotonic() - started
-        self.metrics.lag_seconds.set(report.lag_s)
-        self.metrics.cycle_seconds.set(report.duration_s)
-        self.metrics.last_success.set(time.time())
+        self.prometheus.lag_seconds.set(report.lag_s)
+        self.prometheus.cycle_seconds.set(report.duration_s)
+        self.prometheus.last_success.set(time.time())
         return report
 
     async def _read_batch(self, pending: dict[WindowKey, str], now: int) -> list[tuple[str, str]]:
@@ -182,7 +182,7 @@ class SyncWorker:
         report.read += batch.read
         if batch.invalid:
             report.invalid += len(batch.invalid)
-            self.metrics.invalid_entries.inc(len(batch.invalid))
+            self.prometheus.invalid_entries.inc(len(batch.invalid))
             key, member = batch.invalid[0]
             log.warning("%d invalid member(s) left in Redis, e.g. in %s: %.200s", len(batch.invalid), key, member)
         if not batch.rows:
@@ -196,8 +196,8 @@ class SyncWorker:
                 await self.hook("mid_delete")
         report.synced += removed
         report.stale += len(batch.rows) - removed
-        self.metrics.rows_synced.inc(removed)
-        self.metrics.stale_entries.inc(len(batch.rows) - removed)
+        self.prometheus.rows_synced.inc(removed)
+        self.prometheus.stale_entries.inc(len(batch.rows) - removed)
 
     async def _lag_s(self, window_keys: list[WindowKey]) -> float:
         now = now_ms()
@@ -212,7 +212,7 @@ class SyncWorker:
         """Keep the lag gauge growing while PostgreSQL is down (Redis may still answer)."""
         with contextlib.suppress(Exception):
             keys = await scan_window_keys(self.redis, self.keys)
-            self.metrics.lag_seconds.set(await self._lag_s(keys))
+            self.prometheus.lag_seconds.set(await self._lag_s(keys))
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -257,7 +257,7 @@ class SyncWorker:
     async def _after_failure(self, state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome is not None else None
         stage = failing_side(error)
-        self.metrics.errors.labels(stage=stage).inc()
+        self.prometheus.errors.labels(stage=stage).inc()
         log.warning(
             "cycle failed: %s unavailable or failing (attempt %d, retrying in %.1fs): %s: %s",
             stage, state.attempt_number, state.upcoming_sleep, type(error).__name__,

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from contracts.events_topic import ensure_topic
 from track_service.dedup import RecentEventIds
 from track_service.ingest import Ingestor
-from track_service.metrics import TrackMetrics
+from track_service.prometheus import TrackPrometheus
 from track_service.publisher import EventPublisher
 from track_service.routes import health, prometheus, track
 from track_service.settings import Settings
@@ -32,7 +32,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     publisher = EventPublisher(settings)
     publisher.start()
     recent = RecentEventIds(settings.track_dedup_horizon_s, settings.track_dedup_max_entries)
-    app.state.ingestor = Ingestor(publisher, recent, app.state.metrics)
+    app.state.ingestor = Ingestor(publisher, recent, app.state.prometheus)
     try:
         yield
     finally:
@@ -44,7 +44,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 async def rejected(request: Request, error: Exception) -> JSONResponse:
     """A refused request: counted by reason, answered with its status, message and headers."""
     assert isinstance(error, RequestRejected)
-    request.app.state.metrics.rejected.labels(error.reason).inc()
+    request.app.state.prometheus.rejected.labels(error.reason).inc()
     return JSONResponse(error.body(), status_code=error.status, headers=error.headers or None)
 
 
@@ -55,7 +55,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.metrics = TrackMetrics()
+    app.state.prometheus = TrackPrometheus()
     app.add_exception_handler(RequestRejected, rejected)
     app.include_router(track.build_router(settings))
     app.include_router(health.router)

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from track_service.ingest import Ingestor
-from track_service.metrics import TrackMetrics
+from track_service.prometheus import TrackPrometheus
 from track_service.settings import Settings
 from track_service.validation import RequestRejected
 
@@ -34,15 +34,15 @@ async def get_ingestor_if_started(request: Request) -> Ingestor | None:
     return ingestor
 
 
-async def get_prometheus(request: Request) -> TrackMetrics:
-    metrics: TrackMetrics = request.app.state.metrics
-    return metrics
+async def get_prometheus(request: Request) -> TrackPrometheus:
+    prometheus: TrackPrometheus = request.app.state.prometheus
+    return prometheus
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 IngestorDep = Annotated[Ingestor, Depends(get_ingestor)]
 MaybeIngestorDep = Annotated[Ingestor | None, Depends(get_ingestor_if_started)]
-PrometheusDep = Annotated[TrackMetrics, Depends(get_prometheus)]
+PrometheusDep = Annotated[TrackPrometheus, Depends(get_prometheus)]
 
 
 async def require_write_key(request: Request, settings: SettingsDep) -> None:

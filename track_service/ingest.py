@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from track_service.dedup import Attempt, RecentEventIds
-from track_service.metrics import TrackMetrics
+from track_service.prometheus import TrackPrometheus
 from track_service.publisher import EventPublisher
 from track_service.records import EventRecord
 from track_service.validation import RequestRejected
@@ -22,10 +22,10 @@ _UNSET: dict[str, Any] = {}
 class Ingestor:
     """Skips retried event_ids, publishes the rest and reports the fate of each checked item."""
 
-    def __init__(self, publisher: EventPublisher, recent: RecentEventIds, metrics: TrackMetrics) -> None:
+    def __init__(self, publisher: EventPublisher, recent: RecentEventIds, prometheus: TrackPrometheus) -> None:
         self.publisher = publisher
         self.recent = recent
-        self.metrics = metrics
+        self.prometheus = prometheus
 
     async def ingest(self, checked: Sequence[EventRecord | RequestRejected], endpoint: str) -> list[dict[str, Any]]:
         """One result per checked item, shaped like `ItemResult` (plain dicts and column-wise passes:
@@ -35,7 +35,7 @@ class Ingestor:
         records: list[EventRecord] = []
         for index, item in enumerate(checked):
             if isinstance(item, RequestRejected):
-                self.metrics.rejected.labels(item.reason).inc()
+                self.prometheus.rejected.labels(item.reason).inc()
                 results[index] = {"index": index, "status": "rejected", "error": item.detail, "errors": item.errors}
             else:
                 indexes.append(index)
@@ -60,10 +60,10 @@ class Ingestor:
             published = await claim.published(event_id)
             error = None if published else "an earlier attempt with this event_id failed at the same time"
             results[index] = _outcome(index, event_id, error, duplicate=True)
-            self.metrics.duplicates.inc(published)
+            self.prometheus.duplicates.inc(published)
             failed += not published
-        self.metrics.accepted.labels(endpoint).inc(accepted)
-        self.metrics.rejected.labels("kafka_unavailable").inc(failed)
+        self.prometheus.accepted.labels(endpoint).inc(accepted)
+        self.prometheus.rejected.labels("kafka_unavailable").inc(failed)
         return results
 
     async def _publish(self, records: list[EventRecord], attempt: Attempt) -> list[str | None]:
@@ -72,7 +72,7 @@ class Ingestor:
         try:
             errors = await self.publisher.publish(records)
         finally:
-            self.metrics.produce_latency.observe(time.perf_counter() - started)
+            self.prometheus.produce_latency.observe(time.perf_counter() - started)
             self.recent.settle(attempt, [record[0] for record, error in zip(records, errors, strict=True)
                                          if error is not None])
         return errors

@@ -43,7 +43,7 @@ async def test_cycle_syncs_closed_windows_in_batches_and_keeps_open_ones(
     assert report.batches == 6  # 40 windows in batches of 7
     assert_synced_exactly_once(await read_rows(infra.postgres_dsn, pg_schema), closed)
     assert redis_windows(redis_client, redis_keys) == {w.to_json() for w in still_open}
-    assert worker.metrics.rows_synced._value.get() == 40
+    assert worker.prometheus.rows_synced._value.get() == 40
 
     again = await worker.run_cycle()
     assert (again.synced, again.read) == (0, 0)

@@ -6,11 +6,11 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from track_service.deps import PrometheusDep
-from track_service.metrics import PROMETHEUS_PATH
+from track_service.prometheus import PROMETHEUS_PATH
 
 router = APIRouter()
 
 
 @router.get(PROMETHEUS_PATH, summary="Prometheus text metrics", response_class=Response)
-async def prometheus(metrics: PrometheusDep) -> Response:
-    return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+async def prometheus(counters: PrometheusDep) -> Response:
+    return Response(counters.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
 
-class SyncMetrics:
+class SyncPrometheus:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.rows_synced = Counter(

@@ -1,4 +1,5 @@
-"""Prometheus metrics of the ingestion service, one registry per app (so tests can run several)."""
+"""The ingestion service's Prometheus counters (served at /internal/metrics), one registry per app
+(so tests can run several)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 PROMETHEUS_PATH = "/internal/metrics"  # the seed's /metrics belongs to the insights API
 
 
-class TrackMetrics:
+class TrackPrometheus:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.accepted = Counter(
