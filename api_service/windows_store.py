@@ -14,8 +14,8 @@ import redis.asyncio as aioredis
 from pydantic import ValidationError
 
 from contracts.history import METRICS_TABLE, WINDOW_COLUMNS_SQL, datetime_to_ms, ms_to_datetime, row_to_window
-from contracts.metrics import WindowMetrics
 from contracts.redis_keys import RedisKeys
+from contracts.window_results import WindowMetrics
 from contracts.windows import is_closed, last_closed_start_ms, parse_duration_s
 
 log = logging.getLogger(__name__)

@@ -25,8 +25,8 @@ from websockets.asyncio.client import connect
 
 from api_service.settings import Settings
 from contracts.events import now_ms
-from contracts.metrics import WindowMetrics
 from contracts.redis_keys import RedisKeys, upsert_windows
+from contracts.window_results import WindowMetrics
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EVENT_TYPE = "bench"

@@ -21,9 +21,9 @@ import asyncpg
 from redis.asyncio import Redis
 
 from contracts.history import WINDOW_COLUMNS, quote_ident, window_values
-from contracts.metrics import WindowMetrics
 from contracts.redis_keys import RedisKeys
 from contracts.settings import load_settings
+from contracts.window_results import WindowMetrics
 from sync_service.postgres_store import staging_columns_sql
 from sync_service.settings import Settings
 from sync_service.worker import SyncWorker

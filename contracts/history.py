@@ -13,7 +13,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from contracts.metrics import WindowMetrics
+from contracts.window_results import WindowMetrics
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from contracts.metrics import WindowMetrics
+from contracts.window_results import WindowMetrics
 from contracts.windows import closes_at_ms, last_closed_start_ms, parse_duration_s
 
 

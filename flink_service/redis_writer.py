@@ -13,8 +13,8 @@ from typing import Any
 from pyflink.table import DataTypes
 from pyflink.table.udf import FunctionContext, ScalarFunction
 
-from contracts.metrics import WindowMetrics
 from contracts.redis_keys import UPSERT_WINDOW_LUA, RedisKeys, upsert_window_call
+from contracts.window_results import WindowMetrics
 
 _EPOCH = datetime(1970, 1, 1)
 

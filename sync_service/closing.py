@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from contracts.history import WindowValues, window_values
-from contracts.metrics import WindowMetrics
+from contracts.window_results import WindowMetrics
 
 
 @dataclass

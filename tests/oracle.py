@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from contracts.events import Event
-from contracts.metrics import WindowMetrics
+from contracts.window_results import WindowMetrics
 from contracts.windows import WindowSpec
 
 WindowKey = tuple[str, str, int]

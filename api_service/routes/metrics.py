@@ -13,7 +13,7 @@ from api_service.deps import HistoryDep, RealtimeDep
 from api_service.params import DEFAULT_LIMIT, EventType, Limit, Timestamp, WindowSize, as_utc, query_error
 from api_service.windows_store import FAR_FUTURE_MS, FAR_PAST_MS, merge_newest_first, to_ms
 from contracts.events import now_ms
-from contracts.metrics import metrics_response
+from contracts.window_results import metrics_response
 
 ENTRY_EXAMPLE: dict[str, Any] = {
     "window_start": 1719392400000,
@@ -31,7 +31,7 @@ class MetricsEntryModel(BaseModel):
 
 
 class MetricsResponseModel(BaseModel):
-    """The seed's response body (built by `contracts.metrics.metrics_response`)."""
+    """The seed's response body (built by `contracts.window_results.metrics_response`)."""
 
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"event_type": "click", "window_size": "30s", "entries": [ENTRY_EXAMPLE]}]}

@@ -20,8 +20,8 @@ import pytest
 import redis
 
 from contracts.history import WINDOW_COLUMNS, apply_migrations, window_row
-from contracts.metrics import WindowMetrics
 from contracts.redis_keys import RedisKeys
+from contracts.window_results import WindowMetrics
 from contracts.windows import format_duration
 from tests.conftest import REPO_ROOT, Infra, free_port, unique_name, wait_until
 

@@ -17,8 +17,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from contracts.events import now_ms
-from contracts.metrics import WindowMetrics
 from contracts.redis_keys import upsert_windows
+from contracts.window_results import WindowMetrics
 from contracts.windows import parse_duration_s
 from localstack.stack import Redis, StackSettings
 from tests.api_service.conftest import ApiServer, window

@@ -9,8 +9,8 @@ from pydantic import ValidationError
 
 from contracts.events import Event, TrackEvent, heartbeat_value, parse_timestamp_ms
 from contracts.history import datetime_to_ms, ms_to_datetime, row_to_window, window_row
-from contracts.metrics import WindowMetrics, metrics_response
 from contracts.redis_keys import RedisKeys, WindowKey, parse_window_key
+from contracts.window_results import WindowMetrics, metrics_response
 from contracts.windows import (
     WindowSpec,
     format_duration,

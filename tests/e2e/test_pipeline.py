@@ -20,7 +20,7 @@ from websockets.sync.client import connect
 
 from contracts.events import Event, now_ms
 from contracts.history import WINDOW_COLUMNS, quote_ident, row_to_window
-from contracts.metrics import WindowMetrics
+from contracts.window_results import WindowMetrics
 from contracts.windows import parse_window_specs
 from tests.conftest import Infra, free_port, wait_until
 from tests.e2e.conftest import ServiceProcess

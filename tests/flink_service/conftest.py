@@ -14,9 +14,9 @@ import redis
 from confluent_kafka import Producer
 
 from contracts.events import Event
-from contracts.metrics import WindowMetrics
 from contracts.redis_keys import RedisKeys
 from contracts.settings import to_env
+from contracts.window_results import WindowMetrics
 from flink_service.cluster import FlinkCluster
 from flink_service.heartbeat import send_heartbeats
 from flink_service.settings import Settings

@@ -18,9 +18,9 @@ import redis
 
 from contracts.events import now_ms
 from contracts.history import quote_ident, row_to_window
-from contracts.metrics import WindowMetrics
 from contracts.redis_keys import RedisKeys
 from contracts.redis_keys import upsert_windows as upsert_windows  # re-exported for the tests
+from contracts.window_results import WindowMetrics
 from contracts.windows import parse_duration_s
 from sync_service.settings import Settings
 from tests.conftest import REPO_ROOT, Infra, wait_until

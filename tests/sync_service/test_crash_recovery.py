@@ -13,8 +13,8 @@ from collections.abc import Callable
 import pytest
 import redis
 
-from contracts.metrics import WindowMetrics
 from contracts.redis_keys import RedisKeys
+from contracts.window_results import WindowMetrics
 from sync_service.crash_points import CRASH_EXIT_CODE
 from tests.conftest import Infra, free_port, wait_until
 from tests.sync_service.conftest import (
