@@ -26,11 +26,11 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def parse_call(max_future_s: int) -> str:
+def parse_call(max_future_s: int, breakdown_properties: tuple[str, ...] = ()) -> str:
     """The call of parse_event with the limits of contracts/events.py (and the job's future bound)."""
     return (
         f"parse_event(payload, {_quote(EVENT_TYPE_PATTERN)}, {MAX_ID_LENGTH}, CAST({MIN_TIMESTAMP_MS} AS BIGINT), "
-        f"CAST({max_future_s * 1000} AS BIGINT), {MAX_ABS_VALUE!r})"
+        f"CAST({max_future_s * 1000} AS BIGINT), {MAX_ABS_VALUE!r}, {_quote(','.join(breakdown_properties))})"
     )
 
 

@@ -1,12 +1,17 @@
 package io.example.analytics.flink;
 
 import java.io.IOException;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.regex.Pattern;
 
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonFactory;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonParser;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonToken;
 import org.apache.flink.table.annotation.DataTypeHint;
+import org.apache.flink.table.data.GenericArrayData;
 import org.apache.flink.table.data.GenericRowData;
 import org.apache.flink.table.data.RowData;
 import org.apache.flink.table.data.StringData;
@@ -16,8 +21,9 @@ import org.apache.flink.table.functions.ScalarFunction;
  * Reads one record of the events topic, once, and judges it: the metrics job's only per-record parse.
  *
  * <pre>
- * parse_event(payload, event_type_pattern, max_id_length, min_timestamp_ms, max_future_ms, max_abs_value)
- *   -> ROW&lt;event_type, user_id, event_value, ts_ms, problem&gt;
+ * parse_event(payload, event_type_pattern, max_id_length, min_timestamp_ms, max_future_ms, max_abs_value,
+ *             breakdown_properties)
+ *   -> ROW&lt;event_type, user_id, event_value, ts_ms, problem, breakdowns&gt;
  * </pre>
  *
  * The limits come from the SQL (flink_service/sql.py passes the constants of contracts/events.py), so the
@@ -28,6 +34,10 @@ import org.apache.flink.table.functions.ScalarFunction;
  * min_timestamp_ms and now + max_future_ms), else 0, whatever the other fields: a record with a sane
  * timestamp moves event time even when it is not counted, as a heartbeat does. {@code event_type} is set
  * whenever it is valid, also on a skipped record; the other fields only on a valid event.
+ *
+ * <p>{@code breakdowns} lists, for each of the comma-separated {@code breakdown_properties}, the event's value
+ * of that key of its {@code properties} object: a string, cut to max_id_length characters; {@value #NONE} when
+ * the key is missing, not a string, or empty.
  *
  * <p>The planner inlines the function wherever a field of its row is used (the watermark, each column,
  * the validity test), so the last payload's row is kept and returned again for the same payload object:
@@ -41,6 +51,8 @@ public final class ParseEvent extends ScalarFunction {
     public static final String BAD_USER_ID = "bad_user_id";
     public static final String BAD_VALUE = "bad_value";
     public static final String BAD_TIMESTAMP = "bad_timestamp";
+    /** The breakdown value of an event without a usable value for the property. */
+    public static final String NONE = "(none)";
 
     private static final long serialVersionUID = 1L;
     private static final JsonFactory JSON = new JsonFactory();
@@ -50,11 +62,14 @@ public final class ParseEvent extends ScalarFunction {
 
     private transient Pattern eventTypePattern;
     private transient String eventTypePatternSource;
+    private transient String breakdownSource;
+    private transient List<String> breakdownProperties;
     private transient StringData lastPayload;
     private transient RowData lastRow;
 
     @DataTypeHint(
-            value = "ROW<event_type STRING, user_id STRING, event_value DOUBLE, ts_ms BIGINT, problem STRING>",
+            value = "ROW<event_type STRING, user_id STRING, event_value DOUBLE, ts_ms BIGINT, problem STRING, "
+                    + "breakdowns ARRAY<ROW<property STRING, property_value STRING>>>",
             bridgedTo = RowData.class)
     public RowData eval(
             @DataTypeHint(value = "STRING", bridgedTo = StringData.class) StringData payload,
@@ -62,13 +77,15 @@ public final class ParseEvent extends ScalarFunction {
             Integer maxIdLength,
             Long minTimestampMs,
             Long maxFutureMs,
-            Double maxAbsValue) {
+            Double maxAbsValue,
+            String breakdownPropertiesText) {
         if (payload != null && payload == lastPayload) {
             return lastRow;
         }
         Limits limits = new Limits(pattern(eventTypePatternText), maxIdLength, minTimestampMs,
-                System.currentTimeMillis() + maxFutureMs, maxAbsValue);
-        RowData row = payload == null ? row(null, BAD_JSON, 0) : judge(Fields.read(payload.toBytes()), limits);
+                System.currentTimeMillis() + maxFutureMs, maxAbsValue, breakdownProperties(breakdownPropertiesText));
+        RowData row = payload == null ? row(null, BAD_JSON, 0)
+                : judge(Fields.read(payload.toBytes(), limits.breakdownProperties()), limits);
         lastPayload = payload;
         lastRow = row;
         return row;
@@ -88,8 +105,21 @@ public final class ParseEvent extends ScalarFunction {
         return eventTypePattern;
     }
 
-    /** The limits one record is judged against. */
-    record Limits(Pattern eventType, int maxIdLength, long minTimestampMs, long maxTimestampMs, double maxAbsValue) {}
+    private List<String> breakdownProperties(String source) {
+        if (!source.equals(breakdownSource)) {
+            breakdownProperties = Arrays.stream(source.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+            breakdownSource = source;
+        }
+        return breakdownProperties;
+    }
+
+    /** The limits one record is judged against, and the properties it is broken down by. */
+    record Limits(Pattern eventType, int maxIdLength, long minTimestampMs, long maxTimestampMs, double maxAbsValue,
+                  List<String> breakdownProperties) {
+        Limits(Pattern eventType, int maxIdLength, long minTimestampMs, long maxTimestampMs, double maxAbsValue) {
+            this(eventType, maxIdLength, minTimestampMs, maxTimestampMs, maxAbsValue, List.of());
+        }
+    }
 
     static RowData judge(Fields fields, Limits limits) {
         if (fields == null) {
@@ -115,11 +145,27 @@ public final class ParseEvent extends ScalarFunction {
             return row(eventType, BAD_TIMESTAMP, 0);
         }
         return GenericRowData.of(StringData.fromString(eventType), StringData.fromString(fields.userId),
-                fields.value, tsMs, null);
+                fields.value, tsMs, null, breakdowns(fields, limits));
     }
 
     private static RowData row(String eventType, String problem, long tsMs) {
-        return GenericRowData.of(StringData.fromString(eventType), null, null, tsMs, StringData.fromString(problem));
+        return GenericRowData.of(StringData.fromString(eventType), null, null, tsMs, StringData.fromString(problem),
+                null);
+    }
+
+    private static GenericArrayData breakdowns(Fields fields, Limits limits) {
+        List<String> properties = limits.breakdownProperties();
+        Object[] pairs = new Object[properties.size()];
+        for (int i = 0; i < pairs.length; i++) {
+            String value = fields.properties.get(properties.get(i));
+            if (value == null || value.isEmpty()) {
+                value = NONE;
+            } else if (value.codePointCount(0, value.length()) > limits.maxIdLength()) {
+                value = value.substring(0, value.offsetByCodePoints(0, limits.maxIdLength()));
+            }
+            pairs[i] = GenericRowData.of(StringData.fromString(properties.get(i)), StringData.fromString(value));
+        }
+        return new GenericArrayData(pairs);
     }
 
     /** The top-level fields the job reads; null members are missing or of the wrong JSON type. */
@@ -129,9 +175,15 @@ public final class ParseEvent extends ScalarFunction {
         Double value;
         Long timestampMs;
         boolean heartbeat;
+        /** The string values of the wanted keys of `properties`. */
+        final Map<String, String> properties = new HashMap<>();
+
+        static Fields read(byte[] json) {
+            return read(json, List.of());
+        }
 
         /** The fields of a JSON object, or null when the bytes are not exactly one JSON object. */
-        static Fields read(byte[] json) {
+        static Fields read(byte[] json, List<String> wantedProperties) {
             Fields fields = new Fields();
             try (JsonParser parser = JSON.createParser(json)) {
                 if (parser.nextToken() != JsonToken.START_OBJECT) {
@@ -146,6 +198,12 @@ public final class ParseEvent extends ScalarFunction {
                         case "value" -> fields.value = number(parser, token);
                         case "timestamp" -> fields.timestampMs = integer(parser, token);
                         case "heartbeat" -> fields.heartbeat = token == JsonToken.VALUE_TRUE;
+                        case "properties" -> {
+                            if (token == JsonToken.START_OBJECT && !wantedProperties.isEmpty()) {
+                                fields.readProperties(parser, wantedProperties);
+                                continue;
+                            }
+                        }
                         default -> { }
                     }
                     if (token.isStructStart()) {
@@ -156,6 +214,23 @@ public final class ParseEvent extends ScalarFunction {
                 return parser.currentToken() == JsonToken.END_OBJECT && parser.nextToken() == null ? fields : null;
             } catch (IOException | RuntimeException notJson) {
                 return null;
+            }
+        }
+
+        /** Reads the properties object up to its end, keeping the string values of the wanted keys. */
+        private void readProperties(JsonParser parser, List<String> wanted) throws IOException {
+            properties.clear();  // a repeated "properties" key: the last one counts, as for every field
+            while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                String name = parser.currentName();
+                JsonToken token = parser.nextToken();
+                if (token == JsonToken.VALUE_STRING && wanted.contains(name)) {
+                    properties.put(name, parser.getText());
+                } else {
+                    properties.remove(name);
+                    if (token.isStructStart()) {
+                        parser.skipChildren();
+                    }
+                }
             }
         }
 

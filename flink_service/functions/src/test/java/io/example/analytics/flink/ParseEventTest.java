@@ -16,8 +16,12 @@ class ParseEventTest {
     private final ParseEvent parse = new ParseEvent();
 
     private RowData row(String json) {
+        return row(json, "");
+    }
+
+    private RowData row(String json, String breakdownProperties) {
         return parse.eval(StringData.fromBytes(json.getBytes(StandardCharsets.UTF_8)), PATTERN, 128,
-                946_684_800_000L, 300_000L, 1e15);
+                946_684_800_000L, 300_000L, 1e15, breakdownProperties);
     }
 
     private String problem(String json) {
@@ -65,9 +69,26 @@ class ParseEventTest {
     }
 
     @Test
+    void breakdownValuesComeFromTheProperties() {
+        String json = "{\"event_type\":\"click\",\"user_id\":\"u\",\"value\":1,\"timestamp\":" + TS
+                + ",\"properties\":{\"country\":\"DE\",\"plan\":7,\"nested\":{\"country\":\"FR\"},\"page\":\""
+                + "p".repeat(200) + "\"}}";
+        RowData row = row(json, "country, plan,page,missing");
+        assertEquals(4, row.getArray(5).size());
+        String[] expected = {"country=DE", "plan=(none)", "page=" + "p".repeat(128), "missing=(none)"};
+        for (int i = 0; i < expected.length; i++) {
+            RowData pair = row.getArray(5).getRow(i, 2);
+            assertEquals(expected[i], pair.getString(0) + "=" + pair.getString(1));
+        }
+        assertEquals(0, row(json).getArray(5).size());
+        assertNull(problem("{\"event_type\":\"click\",\"user_id\":\"u\",\"value\":1,\"timestamp\":" + TS
+                + ",\"properties\":{\"a\":[1,{\"b\":2}]}}"));
+    }
+
+    @Test
     void theSamePayloadObjectIsParsedOnce() {
         StringData payload = StringData.fromString("{\"event_type\":\"click\",\"user_id\":\"u\",\"value\":1,\"timestamp\":" + TS + "}");
-        RowData first = parse.eval(payload, PATTERN, 128, 946_684_800_000L, 300_000L, 1e15);
-        assertSame(first, parse.eval(payload, PATTERN, 128, 946_684_800_000L, 300_000L, 1e15));
+        RowData first = parse.eval(payload, PATTERN, 128, 946_684_800_000L, 300_000L, 1e15, "");
+        assertSame(first, parse.eval(payload, PATTERN, 128, 946_684_800_000L, 300_000L, 1e15, ""));
     }
 }
