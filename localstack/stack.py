@@ -536,7 +536,7 @@ class Flink(Component):
         self.write_config()
         bin_dir = flink_home() / "bin"
         for script in ("jobmanager.sh", "taskmanager.sh"):
-            done = subprocess.run(["bash", str(bin_dir / script), "start"], env=self.env(),
+            done = subprocess.run(["bash", str(bin_dir / script), "start"], env=self.env(), cwd=self.home,
                                   capture_output=True, text=True)
             if done.returncode != 0:
                 raise StackError(f"flink {script} start failed: {done.stderr.strip()[-500:]}")
@@ -562,7 +562,7 @@ class Flink(Component):
         return True
 
     def start_taskmanager(self) -> None:
-        subprocess.run(["bash", str(flink_home() / "bin" / "taskmanager.sh"), "start"], env=self.env(),
+        subprocess.run(["bash", str(flink_home() / "bin" / "taskmanager.sh"), "start"], env=self.env(), cwd=self.home,
                        check=True, capture_output=True)
 
     def taskmanager_pids(self) -> list[int]:
