@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from contracts.settings import load_settings
 from flink_service.cluster import FlinkCluster
 from flink_service.settings import Settings as JobSettings
-from localstack.stack import Component, Flink, log, require_free_port, spawn
+from localstack.component import Component
+from localstack.flink import Flink
+from localstack.processes import log, require_free_port, spawn
 
 
 @dataclass

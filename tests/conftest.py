@@ -235,7 +235,8 @@ def pg_schema(infra: Infra) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def flink_env() -> dict[str, str]:
     """Env for the `flink` CLI against the local cluster (its conf dir and the lib dir with the connector)."""
-    from localstack.stack import Flink, StackSettings
+    from localstack.flink import Flink
+    from localstack.settings import StackSettings
 
     return Flink("flink", StackSettings(run_dir=RUN_DIR)).client_env()
 
@@ -253,6 +254,7 @@ def flink_rest_url(infra: Infra) -> str:
 
 def heal_flink() -> None:
     """Start a TaskManager beside the local JobManager when none is registered (see flink_rest_url)."""
-    from localstack.stack import Flink, StackSettings
+    from localstack.flink import Flink
+    from localstack.settings import StackSettings
 
     Flink("flink", StackSettings(run_dir=RUN_DIR)).up()

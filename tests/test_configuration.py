@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings
 from api_service.settings import Settings as ApiSettings
 from contracts.settings import load_settings
 from flink_service.settings import Settings as FlinkSettings
-from localstack.stack import StackSettings
+from localstack.settings import StackSettings
 from sync_service.settings import Settings as SyncSettings
 from tests.conftest import REPO_ROOT
 from track_service.settings import Settings as TrackSettings

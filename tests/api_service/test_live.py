@@ -20,7 +20,8 @@ from contracts.events import now_ms
 from contracts.redis_keys import upsert_windows
 from contracts.window_results import WindowMetrics
 from contracts.windows import parse_duration_s
-from localstack.stack import Redis, StackSettings
+from localstack.infra import Redis
+from localstack.settings import StackSettings
 from tests.api_service.conftest import ApiServer, window
 from tests.conftest import Infra, free_port, wait_until
 

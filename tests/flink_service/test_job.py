@@ -137,7 +137,8 @@ def test_two_window_specs_at_once_and_printed_results(start_job: Callable[..., R
 def test_taskmanager_killed_after_checkpoint_recovers_without_loss_or_doubles(
     start_job: Callable[..., RunningJob],
 ) -> None:
-    from localstack.stack import Flink, StackSettings
+    from localstack.flink import Flink
+    from localstack.settings import StackSettings
 
     job = start_job(flink_checkpoint_interval_s=2)
     rng = random.Random(3)

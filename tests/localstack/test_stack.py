@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from localstack.stack import Redis, StackError, StackSettings, selected
+from localstack.graph import selected
+from localstack.infra import Redis
+from localstack.processes import StackError
+from localstack.settings import StackSettings
 from tests.conftest import REPO_ROOT
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from localstack.stack import Kafka, StackSettings
+from localstack.infra import Kafka
+from localstack.settings import StackSettings
 from tests.conftest import REPO_ROOT, free_port
 from tests.track_service.conftest import RunningService, read_topic, service_settings
 from track_service.settings import Settings
