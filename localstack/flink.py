@@ -7,9 +7,10 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
+
+from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 from flink_service.cluster import flink_home
 from localstack.component import Component
@@ -150,12 +151,15 @@ class Flink(Component):
     def _taskmanager_registered(self, grace_s: float = 30) -> bool:
         """Whether a TaskManager is registered; while none is but one's process lives (starting, or
         dying after a crash), wait up to `grace_s` to see which."""
-        deadline = time.monotonic() + grace_s
-        while not self.safe_healthy():
-            if not self.taskmanager_pids() or time.monotonic() > deadline:
-                return False
-            time.sleep(0.5)
-        return True
+        def registered() -> bool | None:  # None: undecided yet
+            if self.safe_healthy():
+                return True
+            return None if self.taskmanager_pids() else False
+
+        decided = Retrying(stop=stop_after_delay(grace_s), wait=wait_fixed(0.5),
+                           retry=retry_if_result(lambda answer: answer is None),
+                           retry_error_callback=lambda state: False)
+        return bool(decided(registered))
 
     def start_taskmanager(self) -> None:
         subprocess.run(["bash", str(flink_home() / "bin" / "taskmanager.sh"), "start"], env=self.env(), cwd=self.home,

@@ -10,9 +10,10 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
+
+import tenacity
 
 from localstack.settings import REPO_ROOT
 
@@ -32,22 +33,21 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def wait_for(what: str, check: Callable[[], bool], timeout_s: float, log_file: Path | None = None) -> None:
-    """Poll `check` until it is true; fail with the log's tail after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    delay = 0.2
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except Exception:  # the dependency is still coming up
-            pass
-        time.sleep(delay)
-        delay = min(delay * 1.5, 2.0)
-    hint = ""
-    if log_file and log_file.exists():
-        tail = log_file.read_text(errors="replace").splitlines()[-15:]
-        hint = "\n  last log lines:\n    " + "\n    ".join(tail)
-    raise StackError(f"{what} did not become healthy within {timeout_s:.0f}s (log: {log_file}){hint}")
+    """Call `check` until it is true (exceptions count as not yet: the dependency is still coming up);
+    fail with the log's tail after `timeout_s`."""
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_delay(timeout_s),
+        wait=tenacity.wait_exponential(multiplier=0.2, exp_base=1.5, max=2.0),
+        retry=tenacity.retry_if_exception_type() | tenacity.retry_if_result(lambda ok: not ok),
+    )
+    try:
+        retrying(check)
+    except tenacity.RetryError:
+        hint = ""
+        if log_file and log_file.exists():
+            tail = log_file.read_text(errors="replace").splitlines()[-15:]
+            hint = "\n  last log lines:\n    " + "\n    ".join(tail)
+        raise StackError(f"{what} did not become healthy within {timeout_s:.0f}s (log: {log_file}){hint}") from None
 
 
 def pid_alive(pid: int) -> bool:
@@ -87,10 +87,11 @@ def stop_pid(pid: int, name: str, timeout_s: float = 30) -> None:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
             return
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and pid_alive(pid):
-        time.sleep(0.2)
-    if pid_alive(pid):
+    still_alive = tenacity.Retrying(
+        stop=tenacity.stop_after_delay(timeout_s), wait=tenacity.wait_fixed(0.2), retry=tenacity.retry_if_result(bool),
+        retry_error_callback=lambda state: True,
+    )
+    if still_alive(pid_alive, pid):
         log(f"{name} did not stop on SIGTERM, killing it")
         os.kill(pid, signal.SIGKILL)
 
