@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from contracts.events import Event
 from contracts.window_results import WindowMetrics
 from contracts.windows import WindowSpec
-
-WindowKey = tuple[str, str, int]
+from harness.windows import WindowKey
 
 
 @dataclass

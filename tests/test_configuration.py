@@ -10,9 +10,9 @@ from pydantic_settings import BaseSettings
 from api_service.settings import Settings as ApiSettings
 from contracts.settings import load_settings
 from flink_service.settings import Settings as FlinkSettings
+from harness.infra import REPO_ROOT
 from localstack.settings import StackSettings
 from sync_service.settings import Settings as SyncSettings
-from tests.conftest import REPO_ROOT
 from track_service.settings import Settings as TrackSettings
 
 SETTINGS_CLASSES: list[type[BaseSettings]] = [TrackSettings, ApiSettings, SyncSettings, FlinkSettings, StackSettings]

@@ -12,7 +12,8 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from contracts.events import now_ms
 from contracts.redis_keys import upsert_windows
-from tests.api_service.conftest import TEST_OUTPUT, ApiServer, window
+from harness.windows import make_window
+from tests.api_service.fixtures import TEST_OUTPUT, ApiServer
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -50,8 +51,8 @@ def test_dashboard_shows_history_then_live_updates_and_filters(
     (TEST_OUTPUT / "dashboard").mkdir(parents=True)
     # Recent windows for two types, 10 s apart, before the page opens (what "loads recent history" shows).
     first = now_ms() // 10_000 * 10_000 - 20 * 10_000
-    recent = [window("click", first + k * 10_000, count=100 + 7 * k) for k in range(18)]
-    recent += [window("purchase", first + k * 10_000, count=20 + k % 5) for k in range(18)]
+    recent = [make_window("click", first + k * 10_000, count=100 + 7 * k) for k in range(18)]
+    recent += [make_window("purchase", first + k * 10_000, count=20 + k % 5) for k in range(18)]
     upsert_windows(redis_client, api.keys, recent)
 
     page = browser.new_page(viewport={"width": 1280, "height": 860})
@@ -69,8 +70,8 @@ def test_dashboard_shows_history_then_live_updates_and_filters(
         redis_client,
         api.keys,
         [
-            window("click", first + 18 * 10_000, count=250, unique_users=40),
-            window("purchase", first + 18 * 10_000, count=31),
+            make_window("click", first + 18 * 10_000, count=250, unique_users=40),
+            make_window("purchase", first + 18 * 10_000, count=31),
         ],
     )
     expect(page.locator('.card[data-event-type="click"] .count')).to_have_text("250")
@@ -86,8 +87,8 @@ def test_dashboard_shows_history_then_live_updates_and_filters(
     page.select_option("#event-type-filter", "purchase")
     expect(page.locator(".card")).to_have_count(1)
     expect(page.locator("#chart")).to_have_attribute("data-points", "19")
-    upsert_windows(redis_client, api.keys, [window("click", first + 19 * 10_000, count=300)])
-    upsert_windows(redis_client, api.keys, [window("purchase", first + 19 * 10_000, count=33)])
+    upsert_windows(redis_client, api.keys, [make_window("click", first + 19 * 10_000, count=300)])
+    upsert_windows(redis_client, api.keys, [make_window("purchase", first + 19 * 10_000, count=33)])
     expect(page.locator('.card[data-event-type="purchase"] .count')).to_have_text("33")
     expect(page.locator("#feed li:visible")).to_have_count(3)
     assert page.locator("#feed li").count() == 6
@@ -116,6 +117,6 @@ def test_dashboard_shows_a_dropped_connection_and_reconnects(
 
     start_api(port=int(server.base_url.rsplit(":", 1)[1]), REDIS_KEY_PREFIX=server.keys.prefix)
     expect(page.locator("#connection")).to_have_attribute("data-state", "live", timeout=20_000)
-    upsert_windows(redis_client, server.keys, [window("signup", now_ms() // 10_000 * 10_000, count=5)])
+    upsert_windows(redis_client, server.keys, [make_window("signup", now_ms() // 10_000 * 10_000, count=5)])
     expect(page.locator('.card[data-event-type="signup"] .count')).to_have_text("5")
     page.close()

@@ -12,8 +12,10 @@ import redis
 from contracts.events import now_ms
 from contracts.redis_keys import upsert_windows
 from contracts.windows import parse_duration_s
-from tests.api_service.conftest import ApiServer, insert_history, window
-from tests.conftest import Infra, free_port
+from harness.infra import Infra, free_port
+from harness.stores import insert_history
+from harness.windows import make_window
+from tests.api_service.fixtures import ApiServer
 
 HOUR_MS = 3_600_000
 # Whole minutes well in the past: every window there has closed.
@@ -30,9 +32,9 @@ def starts(body: dict[str, object]) -> list[int]:
 def test_newest_windows_first_in_the_seed_shape(
     api: ApiServer, redis_client: redis.Redis, event_type: str, path: str
 ) -> None:
-    windows = [window(event_type, BASE_MS + k * 10_000, count=k + 1) for k in range(5)]
+    windows = [make_window(event_type, BASE_MS + k * 10_000, count=k + 1) for k in range(5)]
     upsert_windows(redis_client, api.keys, windows)
-    upsert_windows(redis_client, api.keys, [window(event_type, BASE_MS, count=1, size_s=60)])  # another size
+    upsert_windows(redis_client, api.keys, [make_window(event_type, BASE_MS, count=1, size_s=60)])  # another size
 
     response = api.get(path, event_type=event_type, window_size="30s", limit=3)
 
@@ -50,8 +52,8 @@ def test_newest_windows_first_in_the_seed_shape(
 def test_window_size_defaults_to_30s_and_a_rewritten_window_is_not_duplicated(
     api: ApiServer, redis_client: redis.Redis, event_type: str
 ) -> None:
-    upsert_windows(redis_client, api.keys, [window(event_type, BASE_MS, count=1)])
-    upsert_windows(redis_client, api.keys, [window(event_type, BASE_MS, count=9)])
+    upsert_windows(redis_client, api.keys, [make_window(event_type, BASE_MS, count=1)])
+    upsert_windows(redis_client, api.keys, [make_window(event_type, BASE_MS, count=9)])
 
     body = api.get("/metrics/realtime", event_type=event_type).json()
 
@@ -69,13 +71,13 @@ def test_unknown_event_type_gets_empty_entries(api: ApiServer) -> None:
 def test_history_merges_postgres_with_closed_unsynced_redis_windows(
     api: ApiServer, infra: Infra, redis_client: redis.Redis, event_type: str
 ) -> None:
-    synced = [window(event_type, BASE_MS + k * 10_000, count=10 + k) for k in range(4)]
+    synced = [make_window(event_type, BASE_MS + k * 10_000, count=10 + k) for k in range(4)]
     insert_history(infra.postgres_dsn, api.schema, synced)
     # Redis holds a newer value of the last synced window, two closed unsynced ones and one still open.
-    rewritten = window(event_type, synced[3].window_start, count=99)
-    unsynced = [window(event_type, BASE_MS + k * 10_000, count=20 + k) for k in (4, 5)]
+    rewritten = make_window(event_type, synced[3].window_start, count=99)
+    unsynced = [make_window(event_type, BASE_MS + k * 10_000, count=20 + k) for k in (4, 5)]
     open_start = now_ms() // 10_000 * 10_000
-    upsert_windows(redis_client, api.keys, [rewritten, *unsynced, window(event_type, open_start, count=7)])
+    upsert_windows(redis_client, api.keys, [rewritten, *unsynced, make_window(event_type, open_start, count=7)])
 
     body = api.get("/metrics/history", event_type=event_type, window_size="30s").json()
 
@@ -84,7 +86,7 @@ def test_history_merges_postgres_with_closed_unsynced_redis_windows(
 
 
 def test_history_time_range_and_limit(api: ApiServer, infra: Infra, redis_client: redis.Redis, event_type: str) -> None:
-    synced = [window(event_type, BASE_MS + k * 10_000) for k in range(6)]
+    synced = [make_window(event_type, BASE_MS + k * 10_000) for k in range(6)]
     insert_history(infra.postgres_dsn, api.schema, synced[:3])
     upsert_windows(redis_client, api.keys, synced[3:])
 
@@ -109,7 +111,8 @@ def test_history_time_range_and_limit(api: ApiServer, infra: Infra, redis_client
 
 
 def test_listing_endpoints(api: ApiServer, redis_client: redis.Redis, event_type: str) -> None:
-    upsert_windows(redis_client, api.keys, [window(event_type, BASE_MS, size_s=300), window(event_type, BASE_MS)])
+    windows = [make_window(event_type, BASE_MS, size_s=300), make_window(event_type, BASE_MS)]
+    upsert_windows(redis_client, api.keys, windows)
 
     event_types = api.get("/metrics/event-types").json()["event_types"]
     window_sizes = api.get("/metrics/window-sizes").json()["window_sizes"]

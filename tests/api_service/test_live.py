@@ -20,10 +20,12 @@ from contracts.events import now_ms
 from contracts.redis_keys import upsert_windows
 from contracts.window_results import WindowMetrics
 from contracts.windows import parse_duration_s
+from harness.infra import Infra, free_port
+from harness.waiting import wait_until
+from harness.windows import make_window
 from localstack.infra import Redis
 from localstack.settings import StackSettings
-from tests.api_service.conftest import ApiServer, window
-from tests.conftest import Infra, free_port, wait_until
+from tests.api_service.fixtures import ApiServer
 
 BASE_MS = now_ms() // 10_000 * 10_000 - 3_600_000
 RECEIVE_TIMEOUT_S = 10.0
@@ -57,8 +59,8 @@ async def test_snapshot_then_filtered_live_updates_to_several_clients(
     start_api: Callable[..., ApiServer], redis_client: redis.Redis
 ) -> None:
     server = start_api()
-    history = [window("click", BASE_MS + k * 10_000, count=k + 1) for k in range(3)]
-    history += [window("view", BASE_MS, count=5), window("view", BASE_MS, count=6, size_s=60)]
+    history = [make_window("click", BASE_MS + k * 10_000, count=k + 1) for k in range(3)]
+    history += [make_window("view", BASE_MS, count=5), make_window("view", BASE_MS, count=6, size_s=60)]
     async with connect(server.ws_url + "/live-metrics") as probe:
         wait_for_clients(server, 1)
         upsert_windows(redis_client, server.keys, history)
@@ -82,8 +84,8 @@ async def test_snapshot_then_filtered_live_updates_to_several_clients(
         assert await receive(views_30s, 1) == as_messages([history[3]])
         wait_for_clients(server, 4)
 
-        live = [window("click", BASE_MS + 30_000, count=40), window("view", BASE_MS + 10_000, count=41)]
-        live.append(window("view", BASE_MS + 60_000, count=42, size_s=60))
+        live = [make_window("click", BASE_MS + 30_000, count=40), make_window("view", BASE_MS + 10_000, count=41)]
+        live.append(make_window("view", BASE_MS + 60_000, count=42, size_s=60))
         upsert_windows(redis_client, server.keys, live)
 
         assert await receive(everything, 3) == as_messages(live)
@@ -144,11 +146,11 @@ async def test_a_client_that_never_reads_is_dropped_without_delaying_the_others(
             while (await asyncio.to_thread(server.health))["dropped_clients"] == 0:
                 assert published < most, f"the stalled client was not dropped after {most} messages"
                 burst = [
-                    window("click", BASE_MS + k * 10_000, count=k + 1) for k in range(published, published + batch)
+                    make_window("click", BASE_MS + k * 10_000, count=k + 1) for k in range(published, published + batch)
                 ]
                 await asyncio.to_thread(upsert_windows, redis_client, server.keys, burst)
                 published += batch
-            await asyncio.to_thread(upsert_windows, redis_client, server.keys, [window(END_MARKER, BASE_MS)])
+            await asyncio.to_thread(upsert_windows, redis_client, server.keys, [make_window(END_MARKER, BASE_MS)])
 
             # Each reader got every message, in order, while the stalled client sat on a full buffer.
             async with asyncio.timeout(30):
@@ -198,7 +200,7 @@ async def test_live_updates_resume_after_a_redis_restart(
     try:
         async with connect(server.ws_url + "/live-metrics") as client:
             wait_for_clients(server, 1)
-            before = window("click", BASE_MS, count=1)
+            before = make_window("click", BASE_MS, count=1)
             upsert_windows(writer, server.keys, [before])
             assert await receive(client, 1) == as_messages([before])
 
@@ -208,7 +210,7 @@ async def test_live_updates_resume_after_a_redis_restart(
             private_redis.up()
             wait_until(lambda: server.health()["live_relay"] == "subscribed", 15, "the relay to resubscribe")
 
-            after = window("click", BASE_MS + 10_000, count=2)
+            after = make_window("click", BASE_MS + 10_000, count=2)
             upsert_windows(writer, server.keys, [after])
             assert await receive(client, 1) == as_messages([after])
             assert server.get("/metrics/realtime", event_type="click").json()["entries"] == [after.to_entry()]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from api_service.windows_store import merge_newest_first
-from tests.api_service.conftest import window
+from harness.windows import make_window
 
 
 def test_merge_prefers_the_newer_source_and_keeps_newest_first() -> None:
-    stored = [window("click", start, count=1) for start in (0, 10_000, 20_000)]
-    unsynced = [window("click", start, count=2) for start in (20_000, 30_000)]
+    stored = [make_window("click", start, count=1) for start in (0, 10_000, 20_000)]
+    unsynced = [make_window("click", start, count=2) for start in (20_000, 30_000)]
 
     merged = merge_newest_first(stored, unsynced, limit=10)
 
@@ -16,8 +16,8 @@ def test_merge_prefers_the_newer_source_and_keeps_newest_first() -> None:
 
 
 def test_merge_applies_the_limit_after_merging() -> None:
-    stored = [window("click", start) for start in (0, 10_000)]
-    unsynced = [window("click", 20_000)]
+    stored = [make_window("click", start) for start in (0, 10_000)]
+    unsynced = [make_window("click", 20_000)]
 
     assert [w.window_start for w in merge_newest_first(stored, unsynced, limit=2)] == [20_000, 10_000]
     assert merge_newest_first([], [], limit=5) == []

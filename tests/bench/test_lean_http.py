@@ -9,8 +9,9 @@ import pytest
 
 from bench.bench_ingest import Pregenerated
 from bench.lean_http import LeanHttpSender
-from tests.conftest import Infra, end_offsets
-from tests.track_service.conftest import RunningService
+from harness.infra import Infra
+from harness.kafka import end_offsets
+from tests.track_service.fixtures import RunningService
 from tools.loadgen import EventGenerator, Traffic, run_load
 
 

@@ -19,13 +19,15 @@ import pytest
 from websockets.sync.client import connect
 
 from contracts.events import Event, now_ms
-from contracts.history import WINDOW_COLUMNS, quote_ident, row_to_window
 from contracts.window_results import WindowMetrics
 from contracts.windows import parse_window_specs
-from tests.conftest import Infra, free_port, wait_until
-from tests.e2e.conftest import ServiceProcess
-from tests.flink_service.conftest import RunningJob
-from tests.oracle import WindowKey, expected_windows, generate_events
+from harness.flink_job import PrivateJob
+from harness.infra import Infra, free_port
+from harness.services import ServiceProcess
+from harness.stores import fetch_rows
+from harness.waiting import wait_until
+from harness.windows import WindowKey
+from tests.oracle import expected_windows, generate_events
 
 pytestmark = pytest.mark.flink
 
@@ -84,19 +86,7 @@ def api_windows(
 
 
 def pg_windows(infra: Infra, schema: str) -> dict[WindowKey, WindowMetrics]:
-    import asyncio
-
-    import asyncpg
-
-    async def fetch() -> list[WindowMetrics]:
-        conn = await asyncpg.connect(infra.postgres_dsn)
-        try:
-            rows = await conn.fetch(f"SELECT {', '.join(WINDOW_COLUMNS)} FROM {quote_ident(schema)}.metrics")
-        finally:
-            await conn.close()
-        return [row_to_window(row) for row in rows]
-
-    windows = asyncio.run(fetch())
+    windows = fetch_rows(infra.postgres_dsn, schema)
     assert len(windows) == len(by_key(windows)), "a window stored twice"
     return by_key(windows)
 
@@ -106,7 +96,7 @@ def test_pipeline_matches_the_oracle_everywhere(
     window_specs: str,
     infra: Infra,
     pg_schema: str,
-    start_job: Callable[..., RunningJob],
+    start_job: Callable[..., PrivateJob],
     run_service: Callable[..., ServiceProcess],
 ) -> None:
     specs = parse_window_specs(window_specs)

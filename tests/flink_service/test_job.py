@@ -21,8 +21,11 @@ from contracts.windows import parse_window_specs
 from flink_service.settings import Settings
 from flink_service.submit import stop as stop_job
 from flink_service.submit import submit
-from tests.conftest import RUN_DIR, committed_offsets, end_offsets, wait_until
-from tests.flink_service.conftest import PubSubCollector, RunningJob
+from harness.flink_job import PrivateJob
+from harness.infra import RUN_DIR, local_flink
+from harness.kafka import committed_offsets, end_offsets
+from harness.waiting import wait_until
+from harness.windows import UpdatesCollector
 from tests.oracle import expected_windows, generate_events
 
 pytestmark = pytest.mark.flink
@@ -46,11 +49,11 @@ def base_time_ms() -> int:
     return now - now % 60_000 - 600_000
 
 
-def skipped_records(job: RunningJob) -> int:
+def skipped_records(job: PrivateJob) -> int:
     return job.metric_total("__Writer.numRecordsIn", contains="skipped_records")
 
 
-def assert_matches_oracle(job: RunningJob, events: list[Event], window_specs: str) -> None:
+def assert_matches_oracle(job: PrivateJob, events: list[Event], window_specs: str) -> None:
     expected = expected_windows(events, parse_window_specs(window_specs))
     found = job.wait_for_windows(len(expected))
     assert sorted(found) == sorted(expected), "windows missing or extra"
@@ -60,14 +63,14 @@ def assert_matches_oracle(job: RunningJob, events: list[Event], window_specs: st
 
 @pytest.mark.parametrize("parallelism", [1, 2])
 def test_windows_match_the_oracle_and_late_events_are_dropped(
-    start_job: Callable[..., RunningJob], parallelism: int
+    start_job: Callable[..., PrivateJob], parallelism: int
 ) -> None:
     """Also scaled out: two source subtasks share three partitions, each with its own watermark."""
     partitions = 2 if parallelism == 1 else 3
     job = start_job(partitions=partitions, flink_parallelism=parallelism)
     vertices = job.cluster.get_json(f"/jobs/{job.job_id}")["vertices"]
     assert max(vertex["parallelism"] for vertex in vertices) == parallelism
-    collector = PubSubCollector(job.redis_client, job.keys.updates_channel)
+    collector = UpdatesCollector(job.redis_client, job.keys.updates_channel)
     collector.start()
     rng = random.Random(7)
     base = base_time_ms()
@@ -103,7 +106,7 @@ def test_windows_match_the_oracle_and_late_events_are_dropped(
     assert [j.job_id for j in job.cluster.running_jobs(job.settings.flink_job_name)] == [job.job_id]
 
 
-def test_garbage_records_are_skipped_and_counted(start_job: Callable[..., RunningJob]) -> None:
+def test_garbage_records_are_skipped_and_counted(start_job: Callable[..., PrivateJob]) -> None:
     job = start_job()
     rng = random.Random(11)
     base = base_time_ms()
@@ -118,7 +121,7 @@ def test_garbage_records_are_skipped_and_counted(start_job: Callable[..., Runnin
                f"{2 * len(GARBAGE)} skipped records counted")
 
 
-def test_two_window_specs_at_once_and_printed_results(start_job: Callable[..., RunningJob]) -> None:
+def test_two_window_specs_at_once_and_printed_results(start_job: Callable[..., PrivateJob]) -> None:
     specs = "30s/10s,1m/20s"
     job = start_job(window_specs=specs, print_results=True)
     rng = random.Random(5)
@@ -135,11 +138,8 @@ def test_two_window_specs_at_once_and_printed_results(start_job: Callable[..., R
 
 
 def test_taskmanager_killed_after_checkpoint_recovers_without_loss_or_doubles(
-    start_job: Callable[..., RunningJob],
+    start_job: Callable[..., PrivateJob],
 ) -> None:
-    from localstack.flink import Flink
-    from localstack.settings import StackSettings
-
     job = start_job(flink_checkpoint_interval_s=2)
     rng = random.Random(3)
     base = base_time_ms()
@@ -158,7 +158,7 @@ def test_taskmanager_killed_after_checkpoint_recovers_without_loss_or_doubles(
     stop = threading.Event()
     producer_thread = threading.Thread(target=keep_producing)
     producer_thread.start()
-    flink = Flink("flink", StackSettings(run_dir=RUN_DIR))
+    flink = local_flink()
     victims = flink.taskmanager_pids()
     assert victims, "no TaskManager process found to kill"
     for pid in victims:
@@ -177,7 +177,7 @@ def test_settings_reject_bad_window_specs() -> None:
 
 
 def test_a_job_stopped_with_a_savepoint_resumes_with_its_open_windows(
-    start_job: Callable[..., RunningJob], tmp_path: Path, flink_env: dict[str, str]
+    start_job: Callable[..., PrivateJob], tmp_path: Path, flink_env: dict[str, str]
 ) -> None:
     job = start_job(flink_savepoint_dir=f"file://{tmp_path}/savepoints")
     rng = random.Random(9)

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import asyncpg
 import pytest
 import redis
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 
 from flink_service.cluster import TERMINAL_STATES, FlinkCluster, parse_job_id
-from tests.conftest import Infra, unique_name
+from harness.infra import Infra, unique_name
+from harness.kafka import read_topic
 
 
 def produce(bootstrap: str, topic: str, values: Sequence[Mapping[str, object]]) -> None:
@@ -24,27 +24,14 @@ def produce(bootstrap: str, topic: str, values: Sequence[Mapping[str, object]]) 
     assert producer.flush(30) == 0
 
 
-def consume(bootstrap: str, topic: str, expected: int, timeout_s: float = 60) -> list[dict[str, object]]:
-    consumer = Consumer({
-        "bootstrap.servers": bootstrap, "group.id": unique_name("group"), "auto.offset.reset": "earliest",
-    })
-    consumer.subscribe([topic])
-    records: list[dict[str, object]] = []
-    deadline = time.monotonic() + timeout_s
-    try:
-        while len(records) < expected and time.monotonic() < deadline:
-            message = consumer.poll(0.5)
-            if message is not None and message.error() is None:
-                records.append(json.loads(message.value() or b"null"))
-    finally:
-        consumer.close()
-    return records
+def consume(bootstrap: str, topic: str) -> list[dict[str, object]]:
+    return [json.loads(message.value() or b"null") for message in read_topic(bootstrap, topic, partitions=1)]
 
 
 def test_kafka_round_trip(infra: Infra, topic: str) -> None:
     sent = [{"i": i} for i in range(10)]
     produce(infra.kafka_bootstrap, topic, sent)
-    assert consume(infra.kafka_bootstrap, topic, expected=10) == sent
+    assert consume(infra.kafka_bootstrap, topic) == sent
 
 
 def test_redis_with_configured_password(infra: Infra, redis_client: redis.Redis) -> None:
@@ -87,7 +74,7 @@ def test_pyflink_sql_job_reads_kafka_through_the_connector(
     assert submitted.returncode == 0, submitted.stdout[-2000:] + submitted.stderr[-2000:]
     job_id = parse_job_id(submitted.stdout)
     assert cluster.wait_state(job_id, TERMINAL_STATES, timeout_s=180) == "FINISHED"
-    assert consume(infra.kafka_bootstrap, sink, expected=2) == [
+    assert consume(infra.kafka_bootstrap, sink) == [
         {"word": "KAFKA", "n": 0},
         {"word": "FLINK", "n": 2},
     ]

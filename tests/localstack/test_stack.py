@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from harness.infra import REPO_ROOT
 from localstack.graph import selected
 from localstack.infra import Redis
 from localstack.processes import StackError
 from localstack.settings import StackSettings
-from tests.conftest import REPO_ROOT
 
 
 def run_stack(*args: str) -> subprocess.CompletedProcess[str]:

@@ -10,10 +10,10 @@ import pytest
 
 from contracts.redis_keys import RedisKeys, WindowKey, parse_window_key
 from contracts.waiting import backoff_delay_s
+from harness.infra import REPO_ROOT
+from harness.windows import make_window
 from sync_service.closing import plan_batch
 from sync_service.crash_points import parse_crash_at
-from tests.conftest import REPO_ROOT
-from tests.sync_service.conftest import make_window
 
 KEYS = RedisKeys(prefix="p")
 
@@ -38,9 +38,9 @@ def test_closed_bound_includes_exactly_the_windows_past_end_plus_grace() -> None
 
 
 def test_plan_batch_skips_invalid_and_duplicate_members() -> None:
-    first = make_window("click", "30s", 0, seed=1)
-    same_window = make_window("click", "30s", 0, seed=2)
-    other = make_window("click", "30s", 10_000)
+    first = make_window("click", 0, count=2)
+    same_window = make_window("click", 0, count=3)
+    other = make_window("click", 10_000)
     batch = plan_batch([("k", first.to_json()), ("k", "not json"), ("k", '{"a":1}'),
                         ("k2", same_window.to_json()), ("k", other.to_json())])
     assert [row[2] for row in batch.rows] == [0, 10_000]

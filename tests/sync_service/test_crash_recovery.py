@@ -13,19 +13,14 @@ from collections.abc import Callable
 import pytest
 import redis
 
-from contracts.redis_keys import RedisKeys
+from contracts.redis_keys import RedisKeys, upsert_windows
 from contracts.window_results import WindowMetrics
+from harness.infra import Infra, free_port
+from harness.services import ServiceProcess
+from harness.stores import fetch_rows
+from harness.waiting import wait_until
 from sync_service.crash_points import CRASH_EXIT_CODE
-from tests.conftest import Infra, free_port, wait_until
-from tests.sync_service.conftest import (
-    WorkerProcess,
-    assert_synced_exactly_once,
-    closed_windows,
-    fetch_rows,
-    open_windows,
-    redis_windows,
-    upsert_windows,
-)
+from tests.sync_service.fixtures import assert_synced_exactly_once, closed_windows, open_windows, redis_windows
 
 # (rows in PostgreSQL, closed windows left in Redis) when the process died at that point of batch 2.
 STATE_AT_CRASH = {
@@ -57,7 +52,7 @@ def wait_caught_up(
 
 @pytest.mark.parametrize("point", list(STATE_AT_CRASH))
 def test_crash_at_each_point_then_restart_syncs_every_window_exactly_once(
-    point: str, sync_env: dict[str, str], start_worker: Callable[[dict[str, str]], WorkerProcess],
+    point: str, sync_env: dict[str, str], start_worker: Callable[[dict[str, str]], ServiceProcess],
     infra: Infra, pg_schema: str, redis_client: redis.Redis, redis_keys: RedisKeys,
 ) -> None:
     closed = closed_windows(5)

@@ -13,7 +13,7 @@ from contracts.history import (
     WINDOW_KEY_COLUMNS,
     apply_migrations,
 )
-from tests.conftest import Infra
+from harness.infra import Infra
 
 SCHEMA_SNAPSHOT_SQL = """
 SELECT 'column', table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable

@@ -20,16 +20,11 @@ from pathlib import Path
 import pytest
 import redis
 
-from contracts.redis_keys import RedisKeys
-from tests.conftest import REPO_ROOT, Infra, free_port
-from tests.sync_service.conftest import (
-    WorkerProcess,
-    assert_synced_exactly_once,
-    closed_windows,
-    fetch_rows,
-    redis_windows,
-    upsert_windows,
-)
+from contracts.redis_keys import RedisKeys, upsert_windows
+from harness.infra import REPO_ROOT, Infra, free_port
+from harness.services import ServiceProcess
+from harness.stores import fetch_rows
+from tests.sync_service.fixtures import assert_synced_exactly_once, closed_windows, redis_windows
 
 PASSWORD = "privatepass"
 
@@ -91,7 +86,7 @@ def private_server() -> Iterator[Callable[[str], PrivateServer]]:
 
 
 def test_postgres_down_for_a_while_then_back(
-    sync_env: dict[str, str], start_worker: Callable[[dict[str, str]], WorkerProcess],
+    sync_env: dict[str, str], start_worker: Callable[[dict[str, str]], ServiceProcess],
     private_server: Callable[[str], PrivateServer], redis_client: redis.Redis, redis_keys: RedisKeys,
     pg_schema: str,
 ) -> None:
@@ -123,7 +118,7 @@ def test_postgres_down_for_a_while_then_back(
 
 
 def test_redis_down_for_a_while_then_back(
-    sync_env: dict[str, str], start_worker: Callable[[dict[str, str]], WorkerProcess],
+    sync_env: dict[str, str], start_worker: Callable[[dict[str, str]], ServiceProcess],
     private_server: Callable[[str], PrivateServer], redis_keys: RedisKeys, infra: Infra, pg_schema: str,
 ) -> None:
     server = private_server("redis")
@@ -157,7 +152,7 @@ def test_redis_down_for_a_while_then_back(
 )
 def test_wrong_password_stops_at_once_instead_of_retrying(
     variable: str, expected: str, sync_env: dict[str, str],
-    start_worker: Callable[[dict[str, str]], WorkerProcess],
+    start_worker: Callable[[dict[str, str]], ServiceProcess],
 ) -> None:
     worker = start_worker({**sync_env, variable: "wrong-password"})
     assert worker.wait_exit(20) == 1, worker.log

@@ -7,20 +7,13 @@ from collections.abc import AsyncIterator
 import pytest
 import redis
 
-from contracts.redis_keys import RedisKeys
+from contracts.redis_keys import RedisKeys, upsert_windows
+from harness.infra import Infra
+from harness.stores import read_rows
+from harness.windows import make_window
 from sync_service.settings import Settings
 from sync_service.worker import SyncWorker
-from tests.conftest import Infra
-from tests.sync_service.conftest import (
-    PAST_MS,
-    assert_synced_exactly_once,
-    closed_windows,
-    make_window,
-    open_windows,
-    read_rows,
-    redis_windows,
-    upsert_windows,
-)
+from tests.sync_service.fixtures import PAST_MS, assert_synced_exactly_once, closed_windows, open_windows, redis_windows
 
 
 @pytest.fixture
@@ -56,7 +49,7 @@ async def test_window_rewritten_after_its_sync_replaces_the_row(
     closed = closed_windows(2)
     upsert_windows(redis_client, redis_keys, closed)
     await worker.run_cycle()
-    late = make_window("click", "30s", PAST_MS, seed=500)
+    late = make_window("click", PAST_MS, count=501)
     upsert_windows(redis_client, redis_keys, [late])
 
     assert (await worker.run_cycle()).synced == 1
@@ -75,7 +68,7 @@ async def test_entry_rewritten_between_read_and_delete_is_neither_lost_nor_stale
     # so the target (in the second key) is read in batch 1 and, at mid_delete, not yet deleted.
     closed = closed_windows(3)
     upsert_windows(redis_client, redis_keys, closed)
-    target = make_window("click", "5m", PAST_MS, seed=777)
+    target = make_window("click", PAST_MS, count=778, size_s=300)
     rewritten = False
 
     async def rewrite_once(reached: str) -> None:

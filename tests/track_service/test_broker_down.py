@@ -16,10 +16,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harness.infra import REPO_ROOT, free_port
+from harness.kafka import read_topic
 from localstack.infra import Kafka
 from localstack.settings import StackSettings
-from tests.conftest import REPO_ROOT, free_port
-from tests.track_service.conftest import RunningService, read_topic, service_settings
+from tests.track_service.fixtures import RunningService, service_settings
 from track_service.settings import Settings
 
 

@@ -13,8 +13,9 @@ import pytest
 
 from contracts.events import Event
 from contracts.events_topic import ensure_topic
-from tests.conftest import Infra, end_offsets, unique_name
-from tests.track_service.conftest import RunningService, read_topic, service_settings
+from harness.infra import Infra, unique_name
+from harness.kafka import end_offsets, read_topic
+from tests.track_service.fixtures import RunningService, service_settings
 from tools.tail import tail
 from track_service.settings import Settings
 

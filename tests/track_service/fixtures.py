@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 import uvicorn
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
-from tests.conftest import Infra, end_offsets, free_port, unique_name, wait_until
+from harness.infra import Infra, free_port
+from harness.waiting import wait_until
 from track_service.app import create_app
 from track_service.settings import Settings
 
@@ -74,24 +74,3 @@ def events_topic(make_topic: Callable[..., str]) -> str:
 def service(infra: Infra, events_topic: str, serve: Callable[[Settings], RunningService]) -> RunningService:
     return serve(service_settings(infra.kafka_bootstrap, events_topic))
 
-
-def read_topic(bootstrap: str, topic: str, partitions: int = 3, timeout_s: float = 30) -> list[Message]:
-    """Every record in the topic now, from the beginning of each partition."""
-    expected = end_offsets(bootstrap, topic, partitions)
-    consumer = Consumer({
-        "bootstrap.servers": bootstrap, "group.id": unique_name("group"), "enable.auto.commit": False,
-        "log_level": 3,
-    })
-    consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING) for partition in range(partitions)])
-    records: list[Message] = []
-    try:
-        def caught_up() -> bool:
-            for message in consumer.consume(500, timeout=0.5):
-                if message.error() is None:
-                    records.append(message)
-            return len(records) >= expected
-
-        wait_until(caught_up, timeout_s, f"{expected} records in {topic}", interval_s=0)
-    finally:
-        consumer.close()
-    return records
