@@ -12,66 +12,68 @@ import argparse
 import asyncio
 import json
 import os
-import platform
-import subprocess
-import sys
+import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import redis
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 
 from api_service.settings import Settings
+from bench.figures import Row, number, percentile, publish
 from contracts.events import now_ms
 from contracts.redis_keys import RedisKeys, upsert_windows
-from contracts.window_results import WindowMetrics
+from harness.infra import free_port
+from harness.services import ServiceProcess, stop_all
+from harness.stores import delete_prefix, drop_schemas, insert_history
+from harness.windows import make_window
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 EVENT_TYPE = "bench"
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+@dataclass
+class HttpFigures:
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
 
 
-def bench_window(start_ms: int, count: int) -> WindowMetrics:
-    return WindowMetrics(
-        window_start=start_ms, window_end=start_ms + 30_000, count=count, total_value=count * 1.5,
-        unique_users=count // 2, event_type=EVENT_TYPE, window_size="30s",
-    )  # fmt: skip
+@dataclass
+class FanOutFigures:
+    clients: int
+    messages: int
+    delivered_per_s: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    elapsed_s: float
 
 
-def write_windows(client: redis.Redis, keys: RedisKeys, windows: list[WindowMetrics]) -> None:
-    upsert_windows(client, keys, windows, ttl_s=3600)
+@dataclass
+class ApiResult:
+    realtime: HttpFigures
+    history: HttpFigures
+    websocket: FanOutFigures
+
+    def endpoints(self) -> tuple[tuple[str, HttpFigures], ...]:
+        return ("/metrics/realtime", self.realtime), ("/metrics/history", self.history)
+
+    def summary_rows(self) -> list[Row]:
+        rows = [[f"API GET {name}", number(http.requests_per_s, " req/s"), "", "",
+                 f"p50 {http.p50_ms:.0f} ms, p99 {http.p99_ms:.0f} ms, {http.errors:.0f} errors"]
+                for name, http in self.endpoints()]  # fmt: skip
+        ws = self.websocket
+        rows.append([f"WebSocket fan-out ({ws.clients} clients x {ws.messages})",
+                     number(ws.delivered_per_s, " msg/s delivered"), "", "",
+                     f"p50 {ws.p50_ms:.0f} ms, p99 {ws.p99_ms:.0f} ms publish -> client"])  # fmt: skip
+        return rows
 
 
-async def seed_history(settings: Settings, windows: list[WindowMetrics]) -> None:
-    import asyncpg
-
-    from contracts.history import apply_migrations, insert_windows
-
-    conn = await asyncpg.connect(settings.postgres_dsn)
-    try:
-        await apply_migrations(conn, settings.postgres_schema)
-        await insert_windows(conn, windows)
-    finally:
-        await conn.close()
-
-
-async def drop_schema(settings: Settings) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(settings.postgres_dsn)
-    try:
-        await conn.execute(f'DROP SCHEMA IF EXISTS "{settings.postgres_schema}" CASCADE')
-    finally:
-        await conn.close()
-
-
-async def load_http(url: str, seconds: float, concurrency: int) -> tuple[float, float, float, int]:
+async def load_http(url: str, seconds: float, concurrency: int) -> HttpFigures:
     """Requests/s, p50 ms, p99 ms and error count of GET `url` from `concurrency` keep-alive clients."""
     latencies: list[float] = []
     errors = 0
@@ -90,10 +92,11 @@ async def load_http(url: str, seconds: float, concurrency: int) -> tuple[float, 
         started = time.perf_counter()
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
-    return len(latencies) / elapsed, percentile(latencies, 0.5) * 1e3, percentile(latencies, 0.99) * 1e3, errors
+    return HttpFigures(len(latencies) / elapsed, percentile(latencies, 0.5) * 1e3, percentile(latencies, 0.99) * 1e3,
+                       errors)
 
 
-async def fan_out(ws_url: str, writer: redis.Redis, keys: RedisKeys, clients: int, messages: int) -> dict[str, float]:
+async def fan_out(ws_url: str, writer: redis.Redis, keys: RedisKeys, clients: int, messages: int) -> FanOutFigures:
     """Publish `messages` windows with `clients` connected; delivered messages/s and per-message latency."""
     first_start = now_ms() // 10_000 * 10_000 + 10_000_000
     sent_at: dict[int, float] = {}
@@ -102,77 +105,36 @@ async def fan_out(ws_url: str, writer: redis.Redis, keys: RedisKeys, clients: in
     for socket in sockets:  # drain each snapshot (the latest bench window)
         await asyncio.wait_for(socket.recv(), 10)
 
-    async def read(socket: object) -> None:
-        received = 0
-        while received < messages:
-            message = json.loads(await socket.recv())  # type: ignore[attr-defined]
+    async def read(socket: ClientConnection) -> None:
+        for _ in range(messages):
+            message = json.loads(await socket.recv())
             latencies.append(time.perf_counter() - sent_at[message["window_start"]])
-            received += 1
 
     readers = [asyncio.create_task(read(socket)) for socket in sockets]
     started = time.perf_counter()
     batch = 50
     for offset in range(0, messages, batch):
-        windows = [bench_window(first_start + (offset + k) * 10_000, offset + k) for k in range(batch)]
+        windows = [make_window(EVENT_TYPE, first_start + (offset + k) * 10_000, offset + k) for k in range(batch)]
         now = time.perf_counter()
         for item in windows:
             sent_at[item.window_start] = now
-        await asyncio.to_thread(write_windows, writer, keys, windows)
+        await asyncio.to_thread(upsert_windows, writer, keys, windows, 3600)
         await asyncio.sleep(0)
     await asyncio.wait_for(asyncio.gather(*readers), 300)
     elapsed = time.perf_counter() - started
     for socket in sockets:
         await socket.close()
-    return {
-        "delivered_per_s": clients * messages / elapsed,
-        "p50_ms": percentile(latencies, 0.5) * 1e3,
-        "p99_ms": percentile(latencies, 0.99) * 1e3,
-        "max_ms": max(latencies) * 1e3,
-        "elapsed_s": elapsed,
-    }
+    return FanOutFigures(clients, messages, clients * messages / elapsed, percentile(latencies, 0.5) * 1e3,
+                         percentile(latencies, 0.99) * 1e3, max(latencies) * 1e3, elapsed)
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def measure(
-    url: str, writer: redis.Redis, keys: RedisKeys, args: argparse.Namespace
-) -> tuple[list[str], dict[str, dict[str, float]]]:
+async def measure(url: str, writer: redis.Redis, keys: RedisKeys, args: argparse.Namespace) -> ApiResult:
     query = f"event_type={EVENT_TYPE}&window_size=30s&limit=100"
-    rows = []
-    figures: dict[str, dict[str, float]] = {}
-    for name, path in (
-        ("/metrics/realtime", f"/metrics/realtime?{query}"),
-        ("/metrics/history", f"/metrics/history?{query}&start_time=2000-01-01T00:00:00Z"),
-    ):
-        rps, p50, p99, errors = await load_http(url + path, args.seconds, args.concurrency)
-        rows.append(f"| GET {name} (limit=100) | {rps:,.0f} req/s | {p50:.1f} ms | {p99:.1f} ms | {errors} errors |")
-        figures[name] = {"requests_per_s": rps, "p50_ms": p50, "p99_ms": p99, "errors": errors}
+    realtime = await load_http(f"{url}/metrics/realtime?{query}", args.seconds, args.concurrency)
+    history = await load_http(f"{url}/metrics/history?{query}&start_time=2000-01-01T00:00:00Z", args.seconds,
+                              args.concurrency)
     fan = await fan_out(url.replace("http", "ws"), writer, keys, args.ws_clients, args.ws_messages)
-    rows.append(
-        f"| WebSocket fan-out, {args.ws_clients} clients x {args.ws_messages} messages | "
-        f"{fan['delivered_per_s']:,.0f} msg/s delivered | {fan['p50_ms']:.1f} ms | {fan['p99_ms']:.1f} ms | "
-        f"max {fan['max_ms']:.0f} ms |"
-    )
-    figures["websocket"] = {**fan, "clients": args.ws_clients, "messages": args.ws_messages}
-    return rows, figures
-
-
-def wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("api_service did not become healthy within 30 s")
+    return ApiResult(realtime, history, fan)
 
 
 def main() -> None:
@@ -186,39 +148,27 @@ def main() -> None:
 
     tag = f"bench-{uuid.uuid4().hex[:8]}"
     port = free_port()
-    env = {**os.environ, "REDIS_KEY_PREFIX": tag, "POSTGRES_SCHEMA": tag.replace("-", "_"), "API_PORT": str(port),
+    env = {"REDIS_KEY_PREFIX": tag, "POSTGRES_SCHEMA": tag.replace("-", "_"), "API_PORT": str(port),
            "API_HOST": "127.0.0.1", "LOG_LEVEL": "WARNING", "WS_CLIENT_QUEUE_SIZE": "4096"}  # fmt: skip
     os.environ.update(env)
     settings = Settings()
     keys = RedisKeys(prefix=settings.redis_key_prefix)
-    writer = redis.Redis(
-        host=settings.redis_host, port=settings.redis_port, password=settings.redis_password, decode_responses=True
-    )
+    writer = redis.Redis.from_url(settings.redis_url, decode_responses=True)
     base = now_ms() // 10_000 * 10_000 - 10 * 86_400_000
-    write_windows(writer, keys, [bench_window(base + k * 10_000, k) for k in range(500)])
-    asyncio.run(seed_history(settings, [bench_window(base - k * 10_000, k) for k in range(1, 20_001)]))
+    upsert_windows(writer, keys, [make_window(EVENT_TYPE, base + k * 10_000, k) for k in range(500)], ttl_s=3600)
+    insert_history(settings.postgres_dsn, settings.postgres_schema,
+                   [make_window(EVENT_TYPE, base - k * 10_000, k) for k in range(1, 20_001)])
     url = f"http://127.0.0.1:{port}"
-    api = subprocess.Popen([sys.executable, "-m", "api_service"], cwd=REPO_ROOT, env=env)
+    api = ServiceProcess.start("api_service", env, Path(tempfile.gettempdir()) / f"{tag}-api.log")
     try:
-        wait_healthy(url, api)
-        rows, figures = asyncio.run(measure(url, writer, keys, args))
+        api.wait_healthy(f"{url}/health", 30)
+        result = asyncio.run(measure(url, writer, keys, args))
     finally:
-        api.terminate()
-        api.wait(timeout=10)
-        stale = list(writer.scan_iter(match=f"{tag}:*", count=1000))
-        if stale:
-            writer.delete(*stale)
+        stop_all([api], timeout_s=10)
+        delete_prefix(writer, tag)
         writer.close()
-        asyncio.run(drop_schema(settings))
-    print(
-        f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    )
-    print(f"date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average {os.getloadavg()[0]:.1f}")
-    print(f"command: python -m bench.bench_api {' '.join(sys.argv[1:])}")
-    print("| what | throughput | p50 | p99 | notes |\n|---|---|---|---|---|")
-    print("\n".join(rows))
-    if args.json:
-        args.json.write_text(json.dumps({**figures, "load_after": os.getloadavg()[0]}))
+        drop_schemas(settings.postgres_dsn, [settings.postgres_schema])
+    publish(result, args.json)
 
 
 if __name__ == "__main__":

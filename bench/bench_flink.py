@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
-import os
 import random
 import subprocess
 import sys
@@ -34,184 +32,104 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import redis
 from confluent_kafka import KafkaError, Message, Producer
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
+from bench.figures import Row, load_average, number, percentile, publish, ratio
+from contracts.events import encode_event, heartbeat_value, now_ms
+from contracts.settings import load_settings
+from flink_service.settings import Settings
+from harness.flink_job import PrivateJob
+from harness.waiting import wait_until
+from harness.windows import UpdatesCollector
+from localstack.settings import KAFKA_LIBS
 
-from contracts.events import encode_event, heartbeat_value, now_ms  # noqa: E402
-from contracts.redis_keys import RedisKeys  # noqa: E402
-from contracts.settings import load_settings, to_env  # noqa: E402
-from flink_service.cluster import TERMINAL_STATES, FlinkCluster  # noqa: E402
-from flink_service.settings import Settings  # noqa: E402
-from flink_service.submit import submit  # noqa: E402
-
-RUN_DIR = Path(os.environ.get("RUN_DIR", REPO_ROOT / ".run"))
-KAFKA_LIBS = REPO_ROOT / "localstack" / "target" / "kafka-libs"
 WINDOW_SPEC = "30s/10s"
 WINDOW_LABEL = "30s"
 WINDOWS_PER_EVENT = 3  # a 30 s window sliding every 10 s holds each event three times
 PARTITIONS = 3
 
 
-def percentile(values: list[float], share: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
-def load_average() -> float:
-    return os.getloadavg()[0]
-
-
-# --- a job of our own --------------------------------------------------------------------------
+@dataclass
+class DrainFigures:
+    events: int
+    records_in_topic: int
+    event_time_span_s: float
+    windows: int
+    redis_count_sum_ok: bool
+    drain_s: float
+    events_per_s: float
+    first_window_after_s: float
+    events_per_s_after_first_window: float
+    load_before: float
+    load_after: float
+    other_running_jobs: int
 
 
 @dataclass
-class BenchJob:
-    """A metrics job on a unique topic, consumer group, Redis prefix and name; `close()` removes it all."""
-
-    settings: Settings
-    admin: AdminClient
-    redis_client: redis.Redis
-    cluster: FlinkCluster
-    job_id: str | None = None
-    other_groups: list[str] = field(default_factory=list)  # e.g. the consumer perf test's, deleted on close
-
-    @classmethod
-    def create(cls, kind: str, partitions: int = PARTITIONS, **overrides: Any) -> BenchJob:
-        tag = f"bench-{kind}-{uuid.uuid4().hex[:8]}"
-        base = load_settings(Settings)
-        settings = base.model_copy(
-            update={
-                "kafka_events_topic": tag,
-                "kafka_consumer_group": tag,
-                "redis_key_prefix": tag,
-                "flink_job_name": tag,
-                "window_specs": WINDOW_SPEC,
-                **overrides,
-            }
-        )
-        admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
-        topic = NewTopic(settings.kafka_events_topic, num_partitions=partitions, replication_factor=1)
-        admin.create_topics([topic])[settings.kafka_events_topic].result(timeout=30)
-        client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
-        return cls(settings, admin, client, FlinkCluster(settings.flink_rest_url))
-
-    @property
-    def topic(self) -> str:
-        return self.settings.kafka_events_topic
-
-    @property
-    def keys(self) -> RedisKeys:
-        return RedisKeys(self.settings.redis_key_prefix)
-
-    def submit(self) -> str:
-        flink_env = {"FLINK_CONF_DIR": str(RUN_DIR / "flink" / "conf"), "FLINK_LIB_DIR": str(RUN_DIR / "flink" / "lib")}
-        self.job_id = submit(self.settings, extra_env={**to_env(self.settings), **flink_env})
-        return self.job_id
-
-    def running_since_ms(self) -> int:
-        """When the JobManager switched the job to RUNNING (epoch ms, same machine clock)."""
-        assert self.job_id is not None
-        return int(self.cluster.job(self.job_id)["timestamps"]["RUNNING"])
-
-    def wait_tasks_running(self, timeout_s: float = 120) -> None:
-        """Job RUNNING is not task RUNNING: wait until every vertex runs (Python workers started)."""
-        assert self.job_id is not None
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            vertices = self.cluster.job(self.job_id)["vertices"]
-            if all(vertex["status"] == "RUNNING" for vertex in vertices):
-                return
-            time.sleep(0.5)
-        raise TimeoutError(f"tasks of job {self.job_id} not all RUNNING after {timeout_s:.0f}s")
-
-    def other_running_jobs(self) -> int:
-        return sum(1 for job in self.cluster.jobs() if job.state == "RUNNING" and job.job_id != self.job_id)
-
-    def window_count_sum(self) -> int:
-        """Sum of `count` over every window of WINDOW_LABEL in Redis (3 x events once all have closed)."""
-        total = 0
-        for key in self.redis_client.scan_iter(match=self.keys.windows("*", WINDOW_LABEL), count=1000):
-            members: list[str] = self.redis_client.zrange(key, 0, -1)  # type: ignore[assignment]
-            total += sum(json.loads(member)["count"] for member in members)
-        return total
-
-    def close(self) -> None:
-        if self.job_id is not None:
-            with contextlib.suppress(Exception):  # already gone is fine
-                self.cluster.cancel(self.job_id)
-                # A source still polling would have the broker auto-create the topic again after its deletion.
-                self.cluster.wait_state(self.job_id, TERMINAL_STATES, 60)
-        for future in self.admin.delete_topics([self.topic]).values():
-            with contextlib.suppress(Exception):
-                future.result(timeout=30)
-        groups = [self.settings.kafka_consumer_group, *self.other_groups]
-        for future in self.admin.delete_consumer_groups(groups).values():
-            with contextlib.suppress(Exception):  # a group that never committed does not exist
-                future.result(timeout=30)
-        stale = list(self.redis_client.scan_iter(match=f"{self.keys.prefix}:*", count=1000))
-        if stale:
-            self.redis_client.delete(*stale)
-        self.redis_client.close()
+class ConsumerPerfFigures:
+    command: str
+    messages: int
+    msg_per_s: float
+    fetch_msg_per_s: float
+    mb_per_s: float
+    rebalance_ms: float
+    wall_s_with_jvm: float
+    load_before: float
+    load_after: float
 
 
 @dataclass
-class Arrival:
-    key: tuple[str, int]  # (event_type, window_start)
-    window_end: int
-    count: int
-    at_s: float  # wall clock (time.time()) when the message arrived
+class LiveFigures:
+    seconds: float
+    rate: int
+    events: int
+    event_types: int
+    windows: int
+    expected_windows: int
+    lag_p50_ms: float
+    lag_p99_ms: float
+    lag_max_ms: float
+    lag_from_window_end_plus_delay_p50_ms: float
+    lag_from_window_end_plus_delay_p99_ms: float
+    load_before: float
+    load_after: float
 
 
 @dataclass
-class UpdatesListener:
-    """Records every pub/sub message on the job's updates channel with its arrival time."""
+class FlinkResult:
+    parallelism: int
+    drain: DrainFigures
+    consumer_perf: ConsumerPerfFigures
+    job_vs_consumer_perf: float
+    live: LiveFigures | None
+    other_running_jobs: int  # on the cluster during the drain
 
-    client: redis.Redis
-    channel: str
-    arrivals: list[Arrival] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    def summary_rows(self) -> list[Row]:
+        drain, perf, live = self.drain, self.consumer_perf, self.live
+        rows = [
+            [f"Aggregation: job drains {drain.events:,} events", number(drain.events_per_s, " events/s"),
+             f"ConsumerPerformance {number(perf.fetch_msg_per_s, ' msg/s')}", ratio(self.job_vs_consumer_perf),
+             f"{drain.drain_s:.0f} s from RUNNING, first window at {drain.first_window_after_s:.0f} s; "
+             f"{number(drain.events_per_s_after_first_window, ' events/s')} after it"],
+        ]  # fmt: skip
+        if live:
+            lag = f"p50 {live.lag_p50_ms:.0f} ms, p99 {live.lag_p99_ms:.0f} ms"
+            crude = f"p50 {live.lag_from_window_end_plus_delay_p50_ms:.0f} ms"
+            rows.append([f"Emission lag ({live.windows} windows)", lag, "watermark passing window end", "",
+                         f"{live.rate} events/s live; from window_end + delay: {crude}"])
+        return rows
 
-    def start(self) -> None:
-        pubsub = self.client.pubsub()  # type: ignore[no-untyped-call]
-        pubsub.subscribe(self.channel)
-        deadline = time.monotonic() + 10
-        while not pubsub.get_message(timeout=0.5):  # the subscribe confirmation
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"no subscription to {self.channel}")
 
-        def run() -> None:
-            while not self._stop.is_set():
-                message = pubsub.get_message(timeout=0.2)
-                if message and message["type"] == "message":
-                    at_s = time.time()
-                    data = json.loads(message["data"])
-                    if data["window_size"] == WINDOW_LABEL:
-                        self.arrivals.append(
-                            Arrival((data["event_type"], data["window_start"]), data["window_end"], data["count"], at_s)
-                        )
-            pubsub.close()
+def distinct_count_sum(collector: UpdatesCollector) -> int:
+    """Sum of counts over distinct WINDOW_LABEL windows published (a window replayed after a restart counts once)."""
+    latest = {w.key: w.count for w in collector.messages if w.window_size == WINDOW_LABEL}
+    return sum(latest.values())
 
-        self._thread = threading.Thread(target=run, daemon=True)
-        self._thread.start()
 
-    def count_sum(self) -> int:
-        """Sum of counts over distinct windows (a window replayed after a restart counts once)."""
-        latest = {arrival.key: arrival.count for arrival in list(self.arrivals)}
-        return sum(latest.values())
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
+def stored_count_sum(job: PrivateJob) -> int:
+    """Sum of `count` over every WINDOW_LABEL window in Redis (3 x events once all have closed)."""
+    return sum(w.count for w in job.redis_windows().values() if w.window_size == WINDOW_LABEL)
 
 
 def fast_producer(bootstrap: str) -> Producer:
@@ -265,12 +183,12 @@ def drain_records(count: int, start_ms: int, event_rate: int, seed: int = 7) -> 
     stamped.sort()
     for position, (_, index, timestamp) in enumerate(stamped):
         event_type = EVENT_TYPES[index % len(EVENT_TYPES)]
-        yield position % PARTITIONS, encode_event(
-            f"d{index}", event_type, f"user-{rng.randrange(5000)}", rng.randrange(400) * 0.25, timestamp, {}
-        )
+        value = encode_event(f"d{index}", event_type, f"user-{rng.randrange(5000)}", rng.randrange(400) * 0.25,
+                             timestamp, {})
+        yield position % PARTITIONS, value
 
 
-def run_drain(job: BenchJob, events: int, event_rate: int, timeout_s: float) -> dict[str, Any]:
+def run_drain(job: PrivateJob, events: int, event_rate: int, timeout_s: float) -> DrainFigures:
     span_ms = events * 1000 // event_rate
     start_ms = (now_ms() - span_ms - 3_600_000) // 10_000 * 10_000  # an hour before now: not absurd, all closable
     producer = fast_producer(job.settings.kafka_bootstrap_servers)
@@ -282,43 +200,34 @@ def run_drain(job: BenchJob, events: int, event_rate: int, timeout_s: float) -> 
     produced += produce_all(producer, job.topic, ((p, closing) for p in range(PARTITIONS)))
     print(f"drain: {events:,} events in the topic ({fill_s:.1f} s to fill), submitting the job", file=sys.stderr)
 
-    listener = UpdatesListener(job.redis_client, job.keys.updates_channel)
-    listener.start()
+    collector = UpdatesCollector(job.redis_client, job.keys.updates_channel).start()
     load_before = load_average()
     job.submit()
     running_ms = job.running_since_ms()
-    deadline = time.monotonic() + timeout_s
     target = events * WINDOWS_PER_EVENT
-    while listener.count_sum() < target:
-        if time.monotonic() > deadline:
-            listener.stop()
-            raise TimeoutError(f"drain: windows hold {listener.count_sum():,} of {target:,} counts after {timeout_s}s")
-        time.sleep(0.2)
-    listener.stop()
-    first_s = min(arrival.at_s for arrival in listener.arrivals)
-    last_s = max(arrival.at_s for arrival in listener.arrivals)
+    try:
+        wait_until(lambda: distinct_count_sum(collector) >= target, timeout_s, f"windows holding {target:,} counts")
+    except TimeoutError as error:
+        raise TimeoutError(f"drain: {error} (they hold {distinct_count_sum(collector):,})") from None
+    finally:
+        collector.stop()
+    arrivals = [arrival for arrival in collector.arrivals if arrival.window.window_size == WINDOW_LABEL]
+    first_s = min(arrival.at_s for arrival in arrivals)
+    last_s = max(arrival.at_s for arrival in arrivals)
     drain_s = last_s - running_ms / 1000
-    stored = job.window_count_sum()
-    return {
-        "events": events,
-        "records_in_topic": produced,
-        "event_time_span_s": span_ms / 1000,
-        "windows": len({arrival.key for arrival in listener.arrivals}),
-        "redis_count_sum_ok": stored == target,
-        "drain_s": drain_s,
-        "events_per_s": events / drain_s,
-        "first_window_after_s": first_s - running_ms / 1000,
-        "events_per_s_after_first_window": events / (last_s - first_s) if last_s > first_s else float("nan"),
-        "load_before": load_before,
-        "load_after": load_average(),
-        "other_running_jobs": job.other_running_jobs(),
-    }
+    return DrainFigures(
+        events=events, records_in_topic=produced, event_time_span_s=span_ms / 1000,
+        windows=len({arrival.window.key for arrival in arrivals}), redis_count_sum_ok=stored_count_sum(job) == target,
+        drain_s=drain_s, events_per_s=events / drain_s, first_window_after_s=first_s - running_ms / 1000,
+        events_per_s_after_first_window=events / (last_s - first_s) if last_s > first_s else float("nan"),
+        load_before=load_before, load_after=load_average(), other_running_jobs=job.other_running_jobs(),
+    )  # fmt: skip
 
 
 # --- phase 2: the reference, Kafka's consumer perf test ------------------------------------------
 
 
-def consumer_perf(bootstrap: str, topic: str, messages: int, group: str) -> dict[str, Any]:
+def consumer_perf(bootstrap: str, topic: str, messages: int, group: str) -> ConsumerPerfFigures:
     """Run ConsumerPerformance on `topic` with a fresh group; its own rate figures (JVM start excluded)."""
     cmd = [
         "java", "-Xmx512m", "-cp", f"{KAFKA_LIBS}/*", "org.apache.kafka.tools.ConsumerPerformance",
@@ -337,17 +246,13 @@ def consumer_perf(bootstrap: str, topic: str, messages: int, group: str) -> dict
     names = [name.strip() for name in lines[header_at].split(",")]
     values = [value.strip() for value in lines[header_at + 1].split(",")]
     row = dict(zip(names, values, strict=False))
-    return {
-        "command": " ".join([*cmd[:2], "-cp", "'localstack/target/kafka-libs/*'", *cmd[4:]]),
-        "messages": int(row["data.consumed.in.nMsg"]),
-        "msg_per_s": float(row["nMsg.sec"]),
-        "fetch_msg_per_s": float(row["fetch.nMsg.sec"]),
-        "mb_per_s": float(row["MB.sec"]),
-        "rebalance_ms": float(row["rebalance.time.ms"]),
-        "wall_s_with_jvm": wall_s,
-        "load_before": load_before,
-        "load_after": load_average(),
-    }
+    return ConsumerPerfFigures(
+        command=" ".join([*cmd[:2], "-cp", "'localstack/target/kafka-libs/*'", *cmd[4:]]),
+        messages=int(row["data.consumed.in.nMsg"]), msg_per_s=float(row["nMsg.sec"]),
+        fetch_msg_per_s=float(row["fetch.nMsg.sec"]), mb_per_s=float(row["MB.sec"]),
+        rebalance_ms=float(row["rebalance.time.ms"]), wall_s_with_jvm=wall_s,
+        load_before=load_before, load_after=load_average(),
+    )  # fmt: skip
 
 
 # --- phase 3: emission lag, live -----------------------------------------------------------------
@@ -377,9 +282,8 @@ class PartitionLog:
         return max(moments)
 
 
-def run_live(job: BenchJob, seconds: float, rate: int, event_types: int) -> dict[str, Any]:
-    listener = UpdatesListener(job.redis_client, job.keys.updates_channel)
-    listener.start()
+def run_live(job: PrivateJob, seconds: float, rate: int, event_types: int) -> LiveFigures:
+    collector = UpdatesCollector(job.redis_client, job.keys.updates_channel).start()
     log = PartitionLog()
     producer = Producer({"bootstrap.servers": job.settings.kafka_bootstrap_servers, "enable.idempotence": True,
                          "acks": "all", "linger.ms": 0})  # fmt: skip
@@ -414,38 +318,29 @@ def run_live(job: BenchJob, seconds: float, rate: int, event_types: int) -> dict
     last_ts = max(ts for records in log.records.values() for ts, _ in records)
     delay_ms = job.settings.watermark_delay_s * 1000
     # Windows the last records can close; give their messages a few seconds to arrive.
-    closable = {(f"live{k}", end - 30_000) for k in range(event_types)
+    closable = {(f"live{k}", WINDOW_LABEL, end - 30_000) for k in range(event_types)
                 for end in range(live_start_ms // 10_000 * 10_000 + 10_000, last_ts - delay_ms + 1, 10_000)}
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if closable <= {arrival.key for arrival in listener.arrivals}:
-            break
-        time.sleep(0.2)
-    listener.stop()
+    with contextlib.suppress(TimeoutError):  # then measured on those that arrived
+        wait_until(lambda: closable <= {window.key for window in collector.messages}, 15, "the closable windows")
+    collector.stop()
     precise: list[float] = []
     crude: list[float] = []
-    for arrival in listener.arrivals:
-        if not arrival.key[0].startswith("live"):
+    for arrival in collector.arrivals:
+        window = arrival.window
+        if window.window_size != WINDOW_LABEL or not window.event_type.startswith("live"):
             continue
-        passed = log.watermark_passed_s(arrival.window_end, delay_ms)
+        passed = log.watermark_passed_s(window.window_end, delay_ms)
         if passed is not None:
             precise.append(arrival.at_s - passed)
-        crude.append(arrival.at_s - (arrival.window_end + delay_ms) / 1000)
-    return {
-        "seconds": seconds,
-        "rate": rate,
-        "events": sent,
-        "event_types": event_types,
-        "windows": len(precise),
-        "expected_windows": len(closable),
-        "lag_p50_ms": percentile(precise, 0.5) * 1000,
-        "lag_p99_ms": percentile(precise, 0.99) * 1000,
-        "lag_max_ms": max(precise, default=float("nan")) * 1000,
-        "lag_from_window_end_plus_delay_p50_ms": percentile(crude, 0.5) * 1000,
-        "lag_from_window_end_plus_delay_p99_ms": percentile(crude, 0.99) * 1000,
-        "load_before": load_before,
-        "load_after": load_average(),
-    }
+        crude.append(arrival.at_s - (window.window_end + delay_ms) / 1000)
+    return LiveFigures(
+        seconds=seconds, rate=rate, events=sent, event_types=event_types, windows=len(precise),
+        expected_windows=len(closable), lag_p50_ms=percentile(precise, 0.5) * 1000,
+        lag_p99_ms=percentile(precise, 0.99) * 1000, lag_max_ms=max(precise, default=float("nan")) * 1000,
+        lag_from_window_end_plus_delay_p50_ms=percentile(crude, 0.5) * 1000,
+        lag_from_window_end_plus_delay_p99_ms=percentile(crude, 0.99) * 1000,
+        load_before=load_before, load_after=load_average(),
+    )  # fmt: skip
 
 
 def main() -> int:
@@ -460,40 +355,20 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
     args = parser.parse_args()
 
-    job = BenchJob.create("flink", flink_parallelism=args.parallelism)
+    job = PrivateJob.create(load_settings(Settings), PARTITIONS, owner="bench", window_specs=WINDOW_SPEC,
+                            flink_parallelism=args.parallelism)
     try:
         drain = run_drain(job, args.events, args.event_rate, args.drain_timeout)
         job.other_groups.append(f"bench-perf-{uuid.uuid4().hex[:8]}")
-        perf = consumer_perf(job.settings.kafka_bootstrap_servers, job.topic, drain["records_in_topic"],
+        perf = consumer_perf(job.settings.kafka_bootstrap_servers, job.topic, drain.records_in_topic,
                              job.other_groups[-1])
-        live = run_live(job, args.live_seconds, args.live_rate, args.live_event_types) if args.live_seconds else {}
+        live = run_live(job, args.live_seconds, args.live_rate, args.live_event_types) if args.live_seconds else None
     finally:
         job.close()
-    ratio = drain["events_per_s"] / perf["fetch_msg_per_s"]
-    result = {"drain": drain, "consumer_perf": perf, "job_vs_consumer_perf": ratio, "live": live,
-              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "nproc": os.cpu_count(),
-              "command": "python -m bench.bench_flink " + " ".join(sys.argv[1:])}  # fmt: skip
-    print(f"date: {result['date']}; {os.cpu_count()} cores; command: {result['command']}")
-    print("| what | figure | load avg before/after |\n|---|---|---|")
-    print(f"| job drain, {drain['events']:,} events (parallelism {args.parallelism}) | "
-          f"{drain['events_per_s']:,.0f} events/s ({drain['drain_s']:.1f} s from RUNNING; first window after "
-          f"{drain['first_window_after_s']:.1f} s; {drain['windows']} windows; Redis sums ok: "
-          f"{drain['redis_count_sum_ok']}) | {drain['load_before']:.1f} / {drain['load_after']:.1f} |")
-    print(f"| ConsumerPerformance, same topic | {perf['fetch_msg_per_s']:,.0f} msg/s fetch "
-          f"({perf['msg_per_s']:,.0f} msg/s incl. group join) | {perf['load_before']:.1f} / {perf['load_after']:.1f} |")
-    print(f"| ratio job / consumer perf | {ratio:.3f} | |")
-    if live:
-        print(f"| emission lag ({live['windows']} windows, {live['rate']} events/s for {live['seconds']:.0f} s) | "
-              f"p50 {live['lag_p50_ms']:.0f} ms, p99 {live['lag_p99_ms']:.0f} ms (from window_end + delay: p50 "
-              f"{live['lag_from_window_end_plus_delay_p50_ms']:.0f} ms, p99 "
-              f"{live['lag_from_window_end_plus_delay_p99_ms']:.0f} ms) | "
-              f"{live['load_before']:.1f} / {live['load_after']:.1f} |")
-    print(f"other RUNNING Flink jobs on the cluster during the drain: {drain['other_running_jobs']}")
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
+    publish(FlinkResult(args.parallelism, drain, perf, drain.events_per_s / perf.fetch_msg_per_s, live,
+                        drain.other_running_jobs), args.json)
     return 0
 
 
 if __name__ == "__main__":
     sys.exit(main())
-

@@ -14,31 +14,61 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import platform
-import socket
-import subprocess
 import sys
+import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 from confluent_kafka import KafkaError, Message, Producer
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka.admin import AdminClient
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
+from bench.figures import Row, number, publish, ratio
+from bench.lean_http import LeanHttpSender
+from contracts.events import encode_event
+from contracts.settings import load_settings
+from harness.infra import free_port
+from harness.kafka import create_topics, delete_topics
+from harness.services import ServiceProcess, stop_all
+from tools.loadgen import EventGenerator, Tally, Traffic, run_load
+from track_service.settings import Settings
 
-from bench.lean_http import LeanHttpSender  # noqa: E402
-from contracts.events import encode_event  # noqa: E402
-from contracts.settings import load_settings  # noqa: E402
-from tools.loadgen import EventGenerator, Tally, Traffic, run_load  # noqa: E402
-from track_service.settings import Settings  # noqa: E402
+
+@dataclass
+class PathFigures:
+    accepted: int
+    failed: int
+    events_per_s: float
+    p50_ms: float
+    p99_ms: float
+
+    @classmethod
+    def of(cls, tally: Tally) -> PathFigures:
+        return cls(tally.accepted, tally.failed, tally.rate, tally.percentile_ms(0.5), tally.percentile_ms(0.99))
+
+
+@dataclass
+class IngestResult:
+    batch_size: int
+    concurrency: int
+    single_concurrency: int
+    raw: PathFigures
+    batch: PathFigures
+    single: PathFigures
+
+    def summary_rows(self) -> list[Row]:
+        raw = f"raw producer {number(self.raw.events_per_s, ' events/s')}"
+        return [
+            ["HTTP ingest: POST /track/batch", number(self.batch.events_per_s, " events/s"), raw,
+             ratio(self.batch.events_per_s / self.raw.events_per_s),
+             f"{self.batch_size} events/request, {self.concurrency} in flight, p99 accept {self.batch.p99_ms:.0f} ms"],
+            ["HTTP ingest: POST /track", number(self.single.events_per_s, " events/s"), raw,
+             ratio(self.single.events_per_s / self.raw.events_per_s), f"p99 accept {self.single.p99_ms:.0f} ms"],
+        ]  # fmt: skip
 
 
 class Pregenerated(EventGenerator):
@@ -64,7 +94,7 @@ def raw_produce(settings: Settings, topic: str, events: list[dict[str, Any]]) ->
     payloads = [(encode_event(**event), event["user_id"]) for event in events]
     tally = Tally()
 
-    def acked(started: float) -> Any:
+    def acked(started: float) -> Callable[[KafkaError | None, Message | None], None]:
         def report(error: KafkaError | None, _: Message | None) -> None:
             if error is None:
                 tally.accepted += 1
@@ -88,56 +118,27 @@ def raw_produce(settings: Settings, topic: str, events: list[dict[str, Any]]) ->
     return tally
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def start_service(settings: Settings, topic: str) -> tuple[subprocess.Popen[bytes], str]:
+@contextmanager
+def track_service(settings: Settings, topic: str) -> Iterator[tuple[ServiceProcess, str]]:
+    """`python -m track_service` on a free port producing to `topic`, healthy, and its base URL."""
     port = free_port()
-    env = {**os.environ, "KAFKA_EVENTS_TOPIC": topic, "TRACK_PORT": str(port), "TRACK_HOST": "127.0.0.1",
+    env = {"KAFKA_EVENTS_TOPIC": topic, "TRACK_PORT": str(port), "TRACK_HOST": "127.0.0.1",
            "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers, "LOG_LEVEL": "WARNING"}
-    process = subprocess.Popen([sys.executable, "-m", "track_service"], env=env, cwd=REPO_ROOT)
+    log_file = Path(tempfile.gettempdir()) / f"bench-track-{port}.log"
+    service = ServiceProcess.start("track_service", env, log_file)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None:
-            raise SystemExit("track_service exited during start")
-        time.sleep(0.2)
-    process.terminate()
-    raise SystemExit("track_service did not become healthy within 60s")
+    try:
+        yield service.wait_healthy(f"{url}/health", 60), url
+    finally:
+        stop_all([service], timeout_s=30)
 
 
 def through_service(settings: Settings, topic: str, events: list[dict[str, Any]], single: bool,
                     batch_size: int, concurrency: int) -> Tally:
-    process, url = start_service(settings, topic)
-    try:
+    with track_service(settings, topic) as (_, url):
         sender = LeanHttpSender(url, single=single)
         return asyncio.run(run_load(Pregenerated(events), sender, rate=0, batch_size=batch_size,
                                     count=len(events), duration_s=None, concurrency=concurrency))
-    finally:
-        process.terminate()
-        process.wait(30)
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    system = f"{platform.system()} {platform.release()}"
-    return f"{system}, {os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}"
 
 
 def main() -> int:
@@ -152,9 +153,7 @@ def main() -> int:
     settings = load_settings(Settings)
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
     topics = {name: f"bench-{name}-{uuid.uuid4().hex[:8]}" for name in ("raw", "batch", "single")}
-    for future in admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)
-                                       for topic in topics.values()]).values():
-        future.result(timeout=30)
+    create_topics(admin, topics.values(), partitions=3)
     events = make_events(args.events)
     try:
         raw = raw_produce(settings, topics["raw"], events)
@@ -162,25 +161,9 @@ def main() -> int:
         single = through_service(settings, topics["single"], events[:args.single_events], True, 1,
                                  args.single_concurrency)
     finally:
-        for future in admin.delete_topics(list(topics.values())).values():
-            future.result(timeout=30)
-
-    command = "python -m bench.bench_ingest " + " ".join(sys.argv[1:])
-    print(f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n- machine: {machine()}\n"
-          f"- broker: {settings.kafka_bootstrap_servers} (local stack, 1 KRaft node)\n- command: `{command.strip()}`\n")
-    print("| path | events | failed | events/s | vs raw | p50 accept ms | p99 accept ms |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for name, tally in (("raw confluent-kafka loop", raw),
-                        (f"POST /track/batch ({args.batch_size}/request, {args.concurrency} in flight)", batch),
-                        (f"POST /track ({args.single_concurrency} in flight)", single)):
-        print(f"| {name} | {tally.accepted} | {tally.failed} | {tally.rate:,.0f} | {tally.rate / raw.rate:.0%} | "
-              f"{tally.percentile_ms(0.5):.1f} | {tally.percentile_ms(0.99):.1f} |")
-    if args.json:
-        figures = {name: {"accepted": tally.accepted, "failed": tally.failed, "events_per_s": tally.rate,
-                          "p50_ms": tally.percentile_ms(0.5), "p99_ms": tally.percentile_ms(0.99)}
-                   for name, tally in (("raw", raw), ("batch", batch), ("single", single))}
-        args.json.write_text(json.dumps({"command": command.strip(), "load_after": os.getloadavg()[0],
-                                         "batch_size": args.batch_size, "concurrency": args.concurrency, **figures}))
+        delete_topics(admin, list(topics.values()))
+    publish(IngestResult(args.batch_size, args.concurrency, args.single_concurrency, PathFigures.of(raw),
+                         PathFigures.of(batch), PathFigures.of(single)), args.json)
     return 0
 
 

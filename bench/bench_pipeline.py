@@ -20,28 +20,53 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from confluent_kafka import Producer
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
+from bench.bench_flink import WINDOWS_PER_EVENT, stored_count_sum
+from bench.bench_ingest import track_service
+from bench.figures import Row, load_average, number, publish
+from contracts.settings import load_settings
+from flink_service.heartbeat import send_heartbeats
+from flink_service.settings import Settings as JobSettings
+from harness.flink_job import PrivateJob
+from harness.infra import RUN_DIR
+from harness.waiting import wait_until
+from tools.loadgen import EventGenerator, HttpBatchSender, Traffic, run_load
+from track_service.settings import Settings as TrackSettings
 
-from bench.bench_flink import WINDOWS_PER_EVENT, BenchJob, load_average  # noqa: E402
-from bench.bench_ingest import start_service  # noqa: E402
-from contracts.settings import load_settings  # noqa: E402
-from flink_service.heartbeat import send_heartbeats  # noqa: E402
-from tools.loadgen import EventGenerator, HttpBatchSender, Traffic, run_load  # noqa: E402
-from track_service.settings import Settings as TrackSettings  # noqa: E402
-
-RUN_DIR = Path(os.environ.get("RUN_DIR", REPO_ROOT / ".run"))
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class PipelineResult:
+    events: int
+    rate: float
+    send_s: float
+    elapsed_s: float
+    cpu_s: dict[str, float]
+    cpu_s_net_of_idle: dict[str, float]
+    idle_cores: dict[str, float]
+    cpu_s_total: float
+    cpu_s_total_net: float
+    events_per_core_s: float
+    events_per_core_s_net: float
+    load_client_cpu_s: float
+    load_before: float
+    load_after: float
+    other_running_jobs: int
+
+    def summary_rows(self) -> list[Row]:
+        parts = ", ".join(f"{name.split()[0]} {used:.0f}" for name, used in self.cpu_s.items())
+        return [[f"Whole pipeline ({self.events:,} events at {self.rate:,.0f}/s over HTTP)",
+                 number(self.events_per_core_s, " events/core-s"),
+                 f"net of idle baseline {number(self.events_per_core_s_net, ' events/core-s')}", "",
+                 f"CPU s: {parts}"]]  # fmt: skip
 
 
 def _stat_fields(pid: int) -> list[str] | None:
@@ -93,7 +118,7 @@ def live_pids(pid_file_glob: str) -> list[int]:
 
 
 @dataclass
-class Component:
+class Measured:
     name: str
     roots: list[int]
 
@@ -101,12 +126,12 @@ class Component:
         return sum(tree_cpu_s(root) for root in self.roots)
 
 
-def pipeline_components(track_pid: int) -> list[Component]:
+def pipeline_components(track_pid: int) -> list[Measured]:
     components = [
-        Component("track_service", [track_pid]),
-        Component("kafka", live_pids("kafka/*.pid")),
-        Component("flink taskmanager + python workers", live_pids("flink/flink-*-taskexecutor.pid")),
-        Component("redis", live_pids("redis/*.pid")),
+        Measured("track_service", [track_pid]),
+        Measured("kafka", live_pids("kafka/*.pid")),
+        Measured("flink taskmanager + python workers", live_pids("flink/flink-*-taskexecutor.pid")),
+        Measured("redis", live_pids("redis/*.pid")),
     ]
     missing = [component.name for component in components if not component.roots]
     if missing:
@@ -114,78 +139,56 @@ def pipeline_components(track_pid: int) -> list[Component]:
     return components
 
 
-def snapshot(components: list[Component]) -> dict[str, float]:
+def snapshot(components: list[Measured]) -> dict[str, float]:
     return {component.name: component.cpu_s() for component in components}
 
 
-def wait_for_counts(job: BenchJob, target: int, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while (found := job.window_count_sum()) < target:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"windows hold {found:,} of {target:,} counts after {timeout_s:.0f}s")
-        time.sleep(0.5)
-
-
-def run(events: int, rate: float, batch_size: int, concurrency: int, baseline_s: float) -> dict[str, Any]:
-    job = BenchJob.create("pipeline")
-    track_settings = load_settings(TrackSettings)
-    process = None
+def run(events: int, rate: float, batch_size: int, concurrency: int, baseline_s: float) -> PipelineResult:
+    job = PrivateJob.create(load_settings(JobSettings), 3, owner="bench", window_specs="30s/10s")
     try:
         job.submit()
         job.wait_tasks_running()
-        process, url = start_service(track_settings, job.topic)
-        components = pipeline_components(process.pid)
-        self_cpu = time.process_time()
+        with track_service(load_settings(TrackSettings), job.topic) as (service, url):
+            components = pipeline_components(service.proc.pid)
+            self_cpu = time.process_time()
 
-        # Idle baseline: the same processes with our job and service running but no traffic of ours.
-        load_before = load_average()
-        idle_before, idle_started = snapshot(components), time.monotonic()
-        time.sleep(baseline_s)
-        idle_after, idle_s = snapshot(components), time.monotonic() - idle_started
-        idle_rate = {name: (idle_after[name] - idle_before[name]) / idle_s for name in idle_before}
+            # Idle baseline: the same processes with our job and service running but no traffic of ours.
+            load_before = load_average()
+            idle_before, idle_started = snapshot(components), time.monotonic()
+            time.sleep(baseline_s)
+            idle_after, idle_s = snapshot(components), time.monotonic() - idle_started
+            idle_rate = {name: (idle_after[name] - idle_before[name]) / idle_s for name in idle_before}
 
-        before, started = snapshot(components), time.monotonic()
-        generator = EventGenerator(Traffic(seed=3))  # timestamps = now, as live traffic
-        sender = HttpBatchSender(url, None, single=False, concurrency=concurrency)
-        tally = asyncio.run(run_load(generator, sender, rate=rate, batch_size=batch_size, count=events,
-                                     duration_s=None, concurrency=concurrency))  # fmt: skip
-        sent_s = time.monotonic() - started
-        if tally.accepted != events:
-            raise RuntimeError(f"track_service accepted {tally.accepted} of {events} events")
-        # Close every window now instead of waiting for the heartbeat service: stamp past the last end.
-        send_heartbeats(Producer({"bootstrap.servers": job.settings.kafka_bootstrap_servers}), job.topic,
-                        int(time.time() * 1000) + 45_000)
-        wait_for_counts(job, events * WINDOWS_PER_EVENT, timeout_s=300)
-        after, elapsed_s = snapshot(components), time.monotonic() - started
-        client_cpu_s = time.process_time() - self_cpu
-        load_after = load_average()
-        other_jobs = job.other_running_jobs()
+            before, started = snapshot(components), time.monotonic()
+            generator = EventGenerator(Traffic(seed=3))  # timestamps = now, as live traffic
+            sender = HttpBatchSender(url, None, single=False, concurrency=concurrency)
+            tally = asyncio.run(run_load(generator, sender, rate=rate, batch_size=batch_size, count=events,
+                                         duration_s=None, concurrency=concurrency))  # fmt: skip
+            sent_s = time.monotonic() - started
+            if tally.accepted != events:
+                raise RuntimeError(f"track_service accepted {tally.accepted} of {events} events")
+            # Close every window now instead of waiting for the heartbeat service: stamp past the last end.
+            send_heartbeats(Producer({"bootstrap.servers": job.settings.kafka_bootstrap_servers}), job.topic,
+                            int(time.time() * 1000) + 45_000)
+            target = events * WINDOWS_PER_EVENT
+            wait_until(lambda: stored_count_sum(job) >= target, 300, f"windows holding {target:,} counts",
+                       interval_s=0.5)
+            after, elapsed_s = snapshot(components), time.monotonic() - started
+            client_cpu_s = time.process_time() - self_cpu
+            load_after = load_average()
+            other_jobs = job.other_running_jobs()
     finally:
-        if process is not None:
-            process.terminate()
-            process.wait(30)
         job.close()
 
     used = {name: after[name] - before[name] for name in before}
     net = {name: max(used[name] - idle_rate[name] * elapsed_s, 0.0) for name in used}
     total, total_net = sum(used.values()), sum(net.values())
-    return {
-        "events": events,
-        "rate": rate,
-        "send_s": sent_s,
-        "elapsed_s": elapsed_s,
-        "cpu_s": used,
-        "cpu_s_net_of_idle": net,
-        "idle_cores": idle_rate,
-        "cpu_s_total": total,
-        "cpu_s_total_net": total_net,
-        "events_per_core_s": events / total,
-        "events_per_core_s_net": events / total_net if total_net else float("nan"),
-        "load_client_cpu_s": client_cpu_s,
-        "load_before": load_before,
-        "load_after": load_after,
-        "other_running_jobs": other_jobs,
-    }
+    return PipelineResult(
+        events=events, rate=rate, send_s=sent_s, elapsed_s=elapsed_s, cpu_s=used, cpu_s_net_of_idle=net,
+        idle_cores=idle_rate, cpu_s_total=total, cpu_s_total_net=total_net, events_per_core_s=events / total,
+        events_per_core_s_net=events / total_net if total_net else float("nan"), load_client_cpu_s=client_cpu_s,
+        load_before=load_before, load_after=load_after, other_running_jobs=other_jobs,
+    )  # fmt: skip
 
 
 def main() -> int:
@@ -197,23 +200,7 @@ def main() -> int:
     parser.add_argument("--baseline-seconds", type=float, default=10, help="idle period measured first")
     parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
     args = parser.parse_args()
-    result = run(args.events, args.rate, args.batch_size, args.concurrency, args.baseline_seconds)
-    result["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    result["command"] = "python -m bench.bench_pipeline " + " ".join(sys.argv[1:])
-    print(f"date: {result['date']}; {os.cpu_count()} cores; load avg {result['load_before']:.1f} -> "
-          f"{result['load_after']:.1f}; other RUNNING Flink jobs: {result['other_running_jobs']}")
-    print(f"command: {result['command']}")
-    print(f"{args.events:,} events at {args.rate:,.0f}/s over HTTP /track/batch, last window after "
-          f"{result['elapsed_s']:.1f} s\n")
-    print("| process | CPU s | idle baseline (cores) | CPU s net of idle |\n|---|---:|---:|---:|")
-    for name, used in result["cpu_s"].items():
-        print(f"| {name} | {used:.1f} | {result['idle_cores'][name]:.2f} | {result['cpu_s_net_of_idle'][name]:.1f} |")
-    print(f"| **total** | {result['cpu_s_total']:.1f} | | {result['cpu_s_total_net']:.1f} |")
-    print(f"\nevents per core-second: {result['events_per_core_s']:,.0f} gross, "
-          f"{result['events_per_core_s_net']:,.0f} net of idle (load client, not counted: "
-          f"{result['load_client_cpu_s']:.1f} CPU s)")
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
+    publish(run(args.events, args.rate, args.batch_size, args.concurrency, args.baseline_seconds), args.json)
     return 0
 
 

@@ -10,45 +10,50 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import platform
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+import redis
 from redis.asyncio import Redis
 
+from bench.figures import Row, number, publish, ratio
 from contracts.history import WINDOW_COLUMNS, quote_ident, window_values
 from contracts.redis_keys import RedisKeys
 from contracts.settings import load_settings
 from contracts.window_results import WindowMetrics
+from harness.stores import delete_prefix, drop_schemas
+from harness.windows import make_window
 from sync_service.postgres_store import staging_columns_sql
 from sync_service.settings import Settings
 from sync_service.worker import SyncWorker
 
 PAST_MS = 1_719_392_400_000
-SIZES = {"30s": 30_000, "5m": 300_000}
+SIZES_S = (30, 300)
+
+
+@dataclass
+class SyncResult:
+    windows: int
+    sync_rows_per_s: float
+    raw_copy_rows_per_s: float
+    batches: int
+
+    def summary_rows(self) -> list[Row]:
+        return [[f"Sync Redis -> PostgreSQL ({self.windows:,} windows)", number(self.sync_rows_per_s, " rows/s"),
+                 f"raw COPY {number(self.raw_copy_rows_per_s, ' rows/s')}",
+                 ratio(self.sync_rows_per_s / self.raw_copy_rows_per_s),
+                 f"{self.batches} batches of Redis read + COPY + upsert + commit + ZREM"]]  # fmt: skip
 
 
 def backlog(total: int, event_types: int) -> list[WindowMetrics]:
     """`total` closed windows spread evenly over event_types x 2 window sizes, 10 s apart."""
-    keys = [(f"type{n}", size) for n in range(event_types) for size in SIZES]
+    keys = [(f"type{n}", size_s) for n in range(event_types) for size_s in SIZES_S]
     per_key = -(-total // len(keys))
-    windows = [
-        WindowMetrics(
-            window_start=PAST_MS + i * 10_000,
-            window_end=PAST_MS + i * 10_000 + SIZES[size],
-            count=i + 1,
-            total_value=i * 0.5,
-            unique_users=i % 97 + 1,
-            event_type=event_type,
-            window_size=size,
-        )
-        for event_type, size in keys
-        for i in range(per_key)
-    ]
+    windows = [make_window(event_type, PAST_MS + i * 10_000, count=i + 1, size_s=size_s)
+               for event_type, size_s in keys for i in range(per_key)]  # fmt: skip
     return windows[:total]
 
 
@@ -74,48 +79,37 @@ async def raw_copy_rows_per_s(dsn: str, schema: str, windows: list[WindowMetrics
         await conn.close()
 
 
-async def run(total: int, batch_size: int, event_types: int) -> dict[str, float]:
-    base = load_settings(Settings)
-    tag = uuid.uuid4().hex[:8]
-    settings = base.model_copy(
-        update={
-            "redis_key_prefix": f"bench-sync-{tag}",
-            "postgres_schema": f"bench_sync_{tag}",
-            "sync_batch_size": batch_size,
-            "sync_grace_s": 0,
-        }
-    )
-    keys = RedisKeys(prefix=settings.redis_key_prefix)
-    windows = backlog(total, event_types)
+async def measure(settings: Settings, windows: list[WindowMetrics]) -> tuple[float, float, int]:
+    """Rows/s of one worker cycle over the backlog, rows/s of the raw COPY, and the cycle's batches."""
     client = Redis.from_url(settings.redis_url, decode_responses=True)
     worker = SyncWorker(settings)
     try:
-        await seed(client, keys, windows)
+        await seed(client, RedisKeys(prefix=settings.redis_key_prefix), windows)
         await worker.store.connect()  # migrations and staging table: once per process, not timed
         started = time.perf_counter()
         report = await worker.run_cycle()
         sync_s = time.perf_counter() - started
-        assert report.synced == total, f"synced {report.synced} of {total}"
+        assert report.synced == len(windows), f"synced {report.synced} of {len(windows)}"
         raw = await raw_copy_rows_per_s(settings.postgres_dsn, settings.postgres_schema, windows)
     finally:
         await worker.close()
-        stale = [name async for name in client.scan_iter(match=f"{keys.prefix}:*", count=1000)]
-        if stale:
-            await client.delete(*stale)
         await client.aclose()
-        conn = await asyncpg.connect(settings.postgres_dsn)
-        await conn.execute(f"DROP SCHEMA IF EXISTS {quote_ident(settings.postgres_schema)} CASCADE")
-        await conn.close()
-    synced = total / sync_s
-    print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}"
-    )
-    print(f"windows={total} keys={2 * event_types} batch_size={batch_size} batches={report.batches}")
-    print(f"sync worker: {synced:,.0f} rows/s ({sync_s:.2f}s; Redis read + COPY + upsert + commit + ZREM)")
-    print(f"raw COPY:    {raw:,.0f} rows/s (one COPY of the same rows into a bare table)")
-    print(f"ratio sync/raw: {synced / raw:.2f}")
-    return {"windows": total, "sync_rows_per_s": synced, "raw_copy_rows_per_s": raw, "load_after": os.getloadavg()[0]}
+    return len(windows) / sync_s, raw, report.batches
+
+
+def run(total: int, batch_size: int, event_types: int) -> SyncResult:
+    tag = uuid.uuid4().hex[:8]
+    settings = load_settings(Settings).model_copy(update={
+        "redis_key_prefix": f"bench-sync-{tag}", "postgres_schema": f"bench_sync_{tag}",
+        "sync_batch_size": batch_size, "sync_grace_s": 0,
+    })  # fmt: skip
+    try:
+        synced, raw, batches = asyncio.run(measure(settings, backlog(total, event_types)))
+    finally:
+        with redis.Redis.from_url(settings.redis_url) as cleanup:
+            delete_prefix(cleanup, settings.redis_key_prefix)
+        drop_schemas(settings.postgres_dsn, [settings.postgres_schema])
+    return SyncResult(total, synced, raw, batches)
 
 
 def main() -> None:
@@ -125,9 +119,7 @@ def main() -> None:
     parser.add_argument("--event-types", type=int, default=10, help="keys = event types x 2 window sizes")
     parser.add_argument("--json", type=Path, help="also write the figures here as JSON (for bench.run_all)")
     args = parser.parse_args()
-    figures = asyncio.run(run(args.windows, args.batch_size, args.event_types))
-    if args.json:
-        args.json.write_text(json.dumps(figures))
+    publish(run(args.windows, args.batch_size, args.event_types), args.json)
 
 
 if __name__ == "__main__":
