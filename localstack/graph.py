@@ -39,7 +39,7 @@ def components(settings: StackSettings) -> list[Component]:
                        health_path="/metrics", port_variable="SYNC_METRICS_PORT"),
         ServiceProcess("api", s, module="api_service", port=s.api_port, health_path="/health",
                        port_variable="API_PORT"),
-        ServiceProcess("loadgen", s, module="track_service.loadgen",
+        ServiceProcess("loadgen", s, module="tools.loadgen",
                        args=("--via", "http", "--url", f"http://localhost:{s.track_port}",
                              "--rate", str(s.loadgen_rate), "--duration", str(365 * 86400), "--jitter-ms", "2000",
                              # Small batches spread the traffic evenly over each second.
