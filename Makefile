@@ -1,7 +1,7 @@
 # The commands a user types. See README.md.
 PY := .venv/bin/python
 
-.PHONY: setup dev up down status logs test lint bench
+.PHONY: setup dev up down status logs test test-compose lint bench
 
 setup:            ## install what is missing (Debian packages, venv, jars, dashboard build)
 	bash scripts/setup.sh
@@ -21,8 +21,11 @@ status:           ## show what runs and whether it is healthy
 logs:             ## show the tail of every log in the run folder
 	$(PY) -m localstack.stack logs
 
-test:             ## install, start the stack, run ruff, mypy and all tests, stop what it started
+test:             ## install, start the stack, run ruff, mypy and all tests, stop what it started; then the Compose tier
 	bash scripts/test.sh
+
+test-compose: setup  ## build every image, `docker compose up --wait`, check the stack end to end, `down -v` (gets a Docker engine if none answers)
+	bash scripts/compose_tier.sh
 
 lint: setup
 	.venv/bin/ruff check . && .venv/bin/mypy .

@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # The one test command (`make test`): installs what is missing, starts the local stack,
 # runs ruff, mypy and every test, then stops what it started (a stack that was already
-# running is left running). Prints the total time.
+# running is left running); then, when all that passed, the Compose tier
+# (scripts/compose_tier.sh: every image built, the stack up and checked end to end).
+# SKIP_COMPOSE_TIER=1 runs the local tier only. Prints the total time.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 started_at=$(date +%s)
-finish() {
-  rc=$?
+stop_local_stack() {
   if [ -f .run/started-by-test ]; then
     .venv/bin/python -m localstack.stack down $(cat .run/started-by-test) || true
     rm -f .run/started-by-test
   fi
+}
+finish() {
+  rc=$?
+  stop_local_stack
   echo "[test] total time: $(( $(date +%s) - started_at ))s (exit $rc)"
   exit $rc
 }
@@ -27,4 +32,10 @@ echo "[test] mypy"
 .venv/bin/mypy . || exit 1
 echo "[test] pytest"
 export ANALYTICS_STACK=local
-.venv/bin/pytest -p no:cacheprovider -v -rs "$@"
+.venv/bin/pytest -p no:cacheprovider -v -rs "$@" || exit $?
+
+[ "${SKIP_COMPOSE_TIER:-0}" = 1 ] && { echo "[test] SKIP_COMPOSE_TIER=1: the Compose tier did not run"; exit 0; }
+# The local stack's memory and CPU go back before the containers start.
+stop_local_stack
+echo "[test] local tier done in $(( $(date +%s) - started_at ))s; the Compose tier"
+bash scripts/compose_tier.sh

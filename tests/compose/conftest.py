@@ -67,3 +67,13 @@ def resolved(request: pytest.FixtureRequest) -> dict[str, Any]:
 def resolved_demo() -> dict[str, Any]:
     model: dict[str, Any] = yaml.safe_load(run_compose("config", profiles=["demo"]).stdout)
     return model
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A failing check against the Compose stack shows `compose ps` and the failing services' last logs."""
+    outcome = yield
+    report = outcome.get_result()
+    stack = item.funcargs.get("stack") if hasattr(item, "funcargs") else None
+    if report.failed and stack is not None and hasattr(stack, "failure_report"):
+        report.sections.append(("compose stack", stack.failure_report()))
