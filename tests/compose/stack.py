@@ -17,8 +17,8 @@ from typing import Any
 import redis
 
 from flink_service.cluster import FlinkCluster
-from tests.compose.conftest import COMPOSE_FILE, ONE_SHOT_SERVICES, REPO_ROOT
 from harness.infra import free_port
+from tests.compose.conftest import COMPOSE_FILE, ONE_SHOT_SERVICES, REPO_ROOT
 
 # Host port variables of docker-compose.yml (the services' own ports inside the network do not change).
 HOST_PORTS = ("KAFKA_HOST_PORT", "REDIS_HOST_PORT", "POSTGRES_HOST_PORT", "FLINK_UI_PORT", "TRACK_PORT",

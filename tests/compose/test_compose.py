@@ -346,7 +346,7 @@ def test_dockerfile_installs_the_pyproject_dependency_set(dockerfile: Path) -> N
         if words == ["."]:
             assert "--no-deps" in args, f"{dockerfile.name}: the project is installed without deps"
     # The dependency layer comes before the code.
-    first_code_copy = min(text.index(f"COPY {pkg}/") for pkg in ("contracts", "flink_service"))
+    first_code_copy = min(text.index(f"COPY {pkg}/ ./{pkg}/") for pkg in ("contracts", "flink_service"))
     assert text.index("-r requirements.txt") < first_code_copy
 
 

@@ -29,10 +29,11 @@ from contracts.events import Event, now_ms
 from contracts.redis_keys import RedisKeys
 from contracts.windows import parse_window_specs
 from flink_service.cluster import FlinkCluster
-from tests.compose.conftest import ONE_SHOT_SERVICES
-from tests.compose.stack import ComposeStack
 from harness.infra import unique_name
 from harness.waiting import wait_until
+from harness.windows import WindowKey
+from tests.compose.conftest import ONE_SHOT_SERVICES
+from tests.compose.stack import ComposeStack
 from tests.e2e.pipeline_check import (
     Pipeline,
     api_windows,
@@ -43,7 +44,6 @@ from tests.e2e.pipeline_check import (
     redis_windows,
     send_events,
 )
-from harness.windows import WindowKey
 from tests.oracle import expected_windows, generate_events
 
 pytestmark = [
