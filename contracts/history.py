@@ -64,7 +64,7 @@ def datetime_to_ms(value: datetime) -> int:
 
 
 # The one declaration of a `metrics` row: each window column and its PostgreSQL type, in row order.
-# 0001_metrics.sql created the table with them (tests/sync_service/test_migrations.py checks it matches).
+# The migrations create the table with them (tests/sync_service/test_migrations.py checks it matches).
 WINDOW_COLUMN_TYPES: dict[str, str] = {
     "event_type": "text",
     "window_size": "text",
@@ -73,14 +73,18 @@ WINDOW_COLUMN_TYPES: dict[str, str] = {
     "count": "bigint",
     "total_value": "double precision",
     "unique_users": "bigint",
+    "p50": "double precision",
+    "p95": "double precision",
+    "p99": "double precision",
 }
 WINDOW_COLUMNS = tuple(WINDOW_COLUMN_TYPES)
 WINDOW_KEY_COLUMNS = ("event_type", "window_size", "window_start")  # the primary key
+NULLABLE_COLUMNS = frozenset({"p50", "p95", "p99"})  # a window written before they existed has none
 TIME_COLUMNS = frozenset({"window_start", "window_end"})  # timestamptz in the table, epoch ms in a window
 WINDOW_COLUMNS_SQL = ", ".join(WINDOW_COLUMNS)
 
 # A window's values in WINDOW_COLUMNS order, times as epoch ms.
-WindowValues = tuple[str, str, int, int, int, float, int]
+WindowValues = tuple[str, str, int, int, int, float, int, float | None, float | None, float | None]
 _window_values = attrgetter(*WINDOW_COLUMNS)
 
 

@@ -3,12 +3,18 @@
 One `WindowMetrics` is the aggregate of one (event_type, window_size, window_start) window.
 Its JSON encoding is canonical (fixed key order, no spaces) so that the same window written
 twice yields the same Redis member, which the sync worker relies on to delete exactly what it read.
+
+The seed's seven fields come first, in the seed's order; later additions follow and are left out of the
+encoding while unset (a window written before they existed reads back the same):
+- `p50`, `p95`, `p99`: percentiles of `value` in the window, from a KLL sketch in the job
+  (flink_service/functions, ValuePercentiles.java): exact up to 200 events in a window, beyond that a value
+  whose rank is within +-1.33% of the asked rank (99% confidence).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from pydantic import BaseModel, ConfigDict
 
@@ -20,6 +26,16 @@ class MetricsEntry(TypedDict):
     count: int
     total_value: float
     unique_users: int
+    p50: NotRequired[float]
+    p95: NotRequired[float]
+    p99: NotRequired[float]
+
+
+# The percentiles of value each window carries, as (field, quantile).
+PERCENTILES = (("p50", 0.50), ("p95", 0.95), ("p99", 0.99))
+# Past 200 events in a window, a percentile is a value whose rank is within this of the asked quantile
+# (KLL sketch with k = 200, 99% confidence; ValuePercentiles.RANK_ERROR in flink_service/functions).
+PERCENTILE_RANK_ERROR = 0.0133
 
 
 class WindowMetrics(BaseModel):
@@ -34,22 +50,29 @@ class WindowMetrics(BaseModel):
     unique_users: int
     event_type: str
     window_size: str
+    p50: float | None = None
+    p95: float | None = None
+    p99: float | None = None
 
     def to_json(self) -> str:
         """Canonical encoding: the Redis member and the pub/sub payload."""
-        return json.dumps(self.model_dump(), separators=(",", ":"))
+        return json.dumps(self.model_dump(exclude_none=True), separators=(",", ":"))
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> WindowMetrics:
         return cls.model_validate(json.loads(raw))
 
     def to_entry(self) -> MetricsEntry:
-        return MetricsEntry(
+        entry = MetricsEntry(
             window_start=self.window_start,
             count=self.count,
             total_value=self.total_value,
             unique_users=self.unique_users,
         )
+        for name, _ in PERCENTILES:
+            if (value := getattr(self, name)) is not None:
+                entry[name] = value  # type: ignore[literal-required]
+        return entry
 
     @property
     def key(self) -> tuple[str, str, int]:

@@ -45,7 +45,8 @@ def build(env: TableEnvironment, settings: Settings) -> None:
         deterministic=False,
     )
     env.create_temporary_function("write_window", writer)
-    env.execute_sql(sql.functions_ddl(settings.flink_functions_jar.resolve().as_uri()))
+    for statement in sql.functions_ddl(settings.flink_functions_jar.resolve().as_uri()):
+        env.execute_sql(statement)
     env.execute_sql(
         sql.source_ddl(
             topic=settings.kafka_events_topic,
@@ -63,8 +64,8 @@ def build(env: TableEnvironment, settings: Settings) -> None:
     env.execute_sql("CREATE TEMPORARY TABLE skipped_records (problem STRING) WITH ('connector' = 'blackhole')")
     statements = env.create_statement_set()
     statements.add_insert_sql(
-        "INSERT INTO windows_done SELECT write_window(event_type, window_size, window_start, window_end, "
-        f"event_count, total_value, unique_users) FROM ({sql.windows_union(settings.windows)})"
+        f"INSERT INTO windows_done SELECT write_window({', '.join(sql.WINDOW_RESULT_COLUMNS)}) "
+        f"FROM ({sql.windows_union(settings.windows)})"
     )
     statements.add_insert_sql(
         f"INSERT INTO skipped_records {sql.INVALID_QUERY}"

@@ -26,8 +26,9 @@ def to_epoch_ms(window_time: datetime) -> int:
 
 def window_metrics(
     event_type: str, window_size: str, window_start: datetime, window_end: datetime,
-    count: int, total_value: float, unique_users: int,
+    count: int, total_value: float, unique_users: int, p50: float, p95: float, p99: float,
 ) -> WindowMetrics:
+    """A row of flink_service.sql.WINDOW_RESULT_COLUMNS as a window result."""
     return WindowMetrics(
         window_start=to_epoch_ms(window_start),
         window_end=to_epoch_ms(window_end),
@@ -36,6 +37,9 @@ def window_metrics(
         unique_users=int(unique_users),
         event_type=event_type,
         window_size=window_size,
+        p50=p50,
+        p95=p95,
+        p99=p99,
     )
 
 
@@ -54,13 +58,8 @@ class RedisWindowWriter(ScalarFunction):  # type: ignore[misc]
         self._client = redis.Redis.from_url(self.redis_url, socket_timeout=10, health_check_interval=30)
         self._upsert = self._client.register_script(UPSERT_WINDOW_LUA)
 
-    def eval(
-        self, event_type: str, window_size: str, window_start: datetime, window_end: datetime,
-        count: int, total_value: float, unique_users: int,
-    ) -> int:
-        metrics = window_metrics(
-            event_type, window_size, window_start, window_end, count, total_value, unique_users
-        )
+    def eval(self, *columns: Any) -> int:
+        metrics = window_metrics(*columns)
         script_keys, args = upsert_window_call(self.keys, metrics, self.ttl_s)
         self._upsert(keys=script_keys, args=args)
         if self.print_results:

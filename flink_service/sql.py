@@ -14,7 +14,11 @@ import sys
 from contracts.events import EVENT_TYPE_PATTERN, MAX_ID_LENGTH, MIN_TIMESTAMP_MS
 from contracts.windows import WindowSpec
 
-PARSE_EVENT_CLASS = "io.example.analytics.flink.ParseEvent"
+# The job's Java functions (flink_service/functions): SQL name -> class.
+JAVA_FUNCTIONS = {
+    "parse_event": "io.example.analytics.flink.ParseEvent",
+    "value_percentiles": "io.example.analytics.flink.ValuePercentiles",
+}
 # Finite doubles only, for now: the bound on `value` is the event model's.
 MAX_ABS_VALUE = sys.float_info.max
 # Why a record is not counted, besides the reasons parse_event gives (see ParseEvent.java):
@@ -34,12 +38,13 @@ def parse_call(max_future_s: int, breakdown_properties: tuple[str, ...] = ()) ->
     )
 
 
-def functions_ddl(jar_uri: str) -> str:
+def functions_ddl(jar_uri: str) -> list[str]:
     """The job's Java functions; the jar travels with the job (the cluster needs no restart when it changes)."""
-    return (
-        f"CREATE TEMPORARY SYSTEM FUNCTION IF NOT EXISTS parse_event AS {_quote(PARSE_EVENT_CLASS)} "
+    return [
+        f"CREATE TEMPORARY SYSTEM FUNCTION IF NOT EXISTS {name} AS {_quote(java_class)} "
         f"LANGUAGE JAVA USING JAR {_quote(jar_uri)}"
-    )
+        for name, java_class in JAVA_FUNCTIONS.items()
+    ]
 
 
 def source_ddl(
@@ -83,17 +88,29 @@ SELECT
 FROM (SELECT {parse_call(max_future_s)} AS e, ts FROM raw_events) AS p"""
 
 
+# The columns of every window query, in the order the Redis writer takes them.
+WINDOW_RESULT_COLUMNS = (
+    "event_type", "window_size", "window_start", "window_end", "event_count", "total_value", "unique_users",
+    "p50", "p95", "p99",
+)
+
+
 def window_query(spec: WindowSpec) -> str:
-    """Per-event_type sliding-window aggregates for one spec, labelled by its size."""
+    """Per-event_type sliding-window aggregates for one spec, labelled by its size (WINDOW_RESULT_COLUMNS)."""
     return f"""
-SELECT
-  event_type, {_quote(spec.label)} AS window_size, window_start, window_end,
-  COUNT(*) AS event_count,
-  SUM(event_value) AS total_value,
-  COUNT(DISTINCT user_id) AS unique_users
-FROM TABLE(HOP(
-  TABLE valid_events, DESCRIPTOR(ts), INTERVAL '{spec.slide_s}' SECOND, INTERVAL '{spec.size_s}' SECOND))
-GROUP BY event_type, window_start, window_end"""
+SELECT event_type, window_size, window_start, window_end, event_count, total_value, unique_users,
+  pct.p50 AS p50, pct.p95 AS p95, pct.p99 AS p99
+FROM (
+  SELECT
+    event_type, {_quote(spec.label)} AS window_size, window_start, window_end,
+    COUNT(*) AS event_count,
+    SUM(event_value) AS total_value,
+    COUNT(DISTINCT user_id) AS unique_users,
+    value_percentiles(event_value) AS pct
+  FROM TABLE(HOP(
+    TABLE valid_events, DESCRIPTOR(ts), INTERVAL '{spec.slide_s}' SECOND, INTERVAL '{spec.size_s}' SECOND))
+  GROUP BY event_type, window_start, window_end
+)"""
 
 
 VALID_EVENTS_VIEW = """

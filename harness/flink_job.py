@@ -48,8 +48,8 @@ class PrivateJob:
     def create(cls, base: Settings, partitions: int, *, owner: str = "test", **overrides: Any) -> PrivateJob:
         """A fresh topic of `partitions` and settings naming it, a group, a prefix and a job of their own."""
         name = unique_name("job", owner)
-        values = {**base.model_dump(), "kafka_events_topic": name, "kafka_consumer_group": name,
-                  "redis_key_prefix": name, "flink_job_name": name, **overrides}
+        values = {**base.model_dump(), "kafka_events_topic": name, "kafka_late_topic": f"{name}-late",
+                  "kafka_consumer_group": name, "redis_key_prefix": name, "flink_job_name": name, **overrides}
         settings = Settings(**values)
         admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
         create_topics(admin, [settings.kafka_events_topic], partitions)
@@ -127,7 +127,7 @@ class PrivateJob:
                 self.cluster.cancel(self.job_id)
                 # A source still polling would have the broker auto-create the topic again after its deletion.
                 self.cluster.wait_state(self.job_id, TERMINAL_STATES, 60)
-        delete_topics(self.admin, [self.topic])
+        delete_topics(self.admin, [self.topic, self.settings.kafka_late_topic])  # submit created the late one
         delete_groups(self.admin, [self.settings.kafka_consumer_group, *self.other_groups])
         delete_prefix(self.redis_client, self.keys.prefix)
         self.redis_client.close()

@@ -8,6 +8,7 @@ import asyncpg
 
 from contracts.history import (
     METRICS_TABLE,
+    NULLABLE_COLUMNS,
     TIME_COLUMNS,
     WINDOW_COLUMN_TYPES,
     WINDOW_COLUMNS,
@@ -27,7 +28,7 @@ _MS = "'epoch'::timestamptz + {} * interval '1 millisecond'"
 def staging_columns_sql() -> str:
     """The `metrics` window columns with times as epoch ms (bigint): COPY sends a window's values as they are."""
     return ", ".join(
-        f"{name} {'bigint' if name in TIME_COLUMNS else sql_type} NOT NULL"
+        f"{name} {'bigint' if name in TIME_COLUMNS else sql_type}{'' if name in NULLABLE_COLUMNS else ' NOT NULL'}"
         for name, sql_type in WINDOW_COLUMN_TYPES.items()
     )
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from api_service.deps import HistoryDep, RealtimeDep
 from api_service.params import DEFAULT_LIMIT, EventType, Limit, Timestamp, WindowSize, as_utc, query_error
@@ -20,6 +20,9 @@ ENTRY_EXAMPLE: dict[str, Any] = {
     "count": 142,
     "total_value": 8563.21,
     "unique_users": 23,
+    "p50": 42.0,
+    "p95": 180.5,
+    "p99": 311.0,
 }
 
 
@@ -28,6 +31,9 @@ class MetricsEntryModel(BaseModel):
     count: int
     total_value: float
     unique_users: int
+    p50: float | None = Field(default=None, description="Median of value in the window (absent before it was kept).")
+    p95: float | None = Field(default=None, description="95th percentile of value.")
+    p99: float | None = Field(default=None, description="99th percentile of value.")
 
 
 class MetricsResponseModel(BaseModel):

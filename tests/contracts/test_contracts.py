@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from contracts.events import Event, TrackEvent, heartbeat_value, parse_timestamp_ms
-from contracts.history import datetime_to_ms, ms_to_datetime, row_to_window, window_row
+from contracts.history import WINDOW_COLUMNS, datetime_to_ms, ms_to_datetime, row_to_window, window_row
 from contracts.redis_keys import RedisKeys, WindowKey, parse_window_key
 from contracts.window_results import WindowMetrics, metrics_response
 from contracts.windows import (
@@ -101,9 +101,19 @@ def test_window_encoding_is_canonical_and_in_the_seed_order() -> None:
 
 def test_history_rows_round_trip() -> None:
     assert datetime_to_ms(ms_to_datetime(1_719_392_400_123)) == 1_719_392_400_123
-    row = dict(zip(("event_type", "window_size", "window_start", "window_end", "count", "total_value",
-                    "unique_users"), window_row(WINDOW), strict=True))
+    row = dict(zip(WINDOW_COLUMNS, window_row(WINDOW), strict=True))
     assert row_to_window(row) == WINDOW
+    with_percentiles = WINDOW.model_copy(update={"p50": 1.0, "p95": 2.5, "p99": 3.0})
+    assert row_to_window(dict(zip(WINDOW_COLUMNS, window_row(with_percentiles), strict=True))) == with_percentiles
+
+
+def test_percentiles_are_additions_to_the_seed_message() -> None:
+    """A window without percentiles encodes exactly as the seed's message; with them, they follow it."""
+    assert list(json.loads(WINDOW.to_json())) == [
+        "window_start", "window_end", "count", "total_value", "unique_users", "event_type", "window_size"]
+    with_percentiles = WINDOW.model_copy(update={"p50": 1.0, "p95": 2.5, "p99": 3.0})
+    assert with_percentiles.to_json().startswith(WINDOW.to_json()[:-1] + ',"p50":1.0,"p95":2.5,"p99":3.0}')
+    assert with_percentiles.to_entry() == {**WINDOW.to_entry(), "p50": 1.0, "p95": 2.5, "p99": 3.0}
 
 
 def test_redis_key_layout() -> None:

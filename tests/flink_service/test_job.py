@@ -17,6 +17,7 @@ import pytest
 
 from contracts.events import Event, now_ms
 from contracts.settings import to_env
+from contracts.window_results import PERCENTILES
 from contracts.windows import parse_window_specs
 from flink_service.settings import Settings
 from flink_service.submit import stop as stop_job
@@ -26,7 +27,7 @@ from harness.infra import RUN_DIR, local_flink
 from harness.kafka import committed_offsets, end_offsets
 from harness.waiting import wait_until
 from harness.windows import UpdatesCollector
-from tests.oracle import expected_windows, generate_events
+from tests.oracle import expected_windows, generate_events, percentile_rank_ok
 
 pytestmark = pytest.mark.flink
 
@@ -169,6 +170,27 @@ def test_taskmanager_killed_after_checkpoint_recovers_without_loss_or_doubles(
 
     wait_until(lambda: job.cluster.job(job.job_id)["state"] == "RUNNING", 120, "job running again")
     assert_matches_oracle(job, events, "30s/10s")
+
+
+def test_percentiles_of_a_large_window_are_within_the_stated_rank_error(
+    start_job: Callable[..., PrivateJob],
+) -> None:
+    """Up to 200 events a window's percentiles are exact (the oracle tests above); beyond, the sketch estimates."""
+    job = start_job()
+    rng = random.Random(13)
+    base = base_time_ms()
+    values = [round(rng.lognormvariate(3, 1), 3) for _ in range(3000)]
+    events = [Event(event_id=f"p{i}", event_type="purchase", user_id=f"u{i % 97}", value=value,
+                    timestamp=base + i * 3, properties={}) for i, value in enumerate(values)]
+    job.produce(events)
+    job.heartbeat(base + 120_000)
+    windows = job.wait_for_windows(3)  # the slice [base, base + 10 s) lies in three 30 s windows
+    ordered = sorted(values)
+    for window in windows.values():
+        assert window.count == len(values)
+        for name, quantile in PERCENTILES:
+            estimate = getattr(window, name)
+            assert percentile_rank_ok(ordered, quantile, estimate), f"{name}={estimate} of {window.key}"
 
 
 def test_settings_reject_bad_window_specs() -> None:
