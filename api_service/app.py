@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 
 from api_service.resources import lifespan
-from api_service.routes import health, live, metrics, registry
+from api_service.routes import health, live, metrics, registry, skipped
 from api_service.routes.dashboard import mount_dashboard
 from api_service.settings import Settings
 
@@ -45,7 +45,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(RedisError, redis_down)
-    for module in (metrics, registry, health, live):
+    for module in (metrics, registry, skipped, health, live):
         app.include_router(module.router)
     mount_dashboard(app, settings)
     return app

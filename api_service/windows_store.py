@@ -6,6 +6,7 @@ Pure merging logic (`merge_newest_first`) is kept apart from the I/O so it can b
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Iterable
 from datetime import datetime
 from typing import Any, cast
@@ -14,7 +15,7 @@ import redis.asyncio as aioredis
 from pydantic import ValidationError
 
 from contracts.history import METRICS_TABLE, WINDOW_COLUMNS_SQL, datetime_to_ms, ms_to_datetime, row_to_window
-from contracts.redis_keys import RedisKeys
+from contracts.redis_keys import RedisKeys, SkippedCount, parse_skipped, skipped_bucket_keys
 from contracts.window_results import WindowMetrics
 from contracts.windows import is_closed, last_closed_start_ms, parse_duration_s
 
@@ -86,6 +87,19 @@ class RealtimeStore:
                 pipe.zrevrange(self.keys.windows(name, size), 0, 0)
             replies: list[list[str]] = await pipe.execute()
         return parse_members(member for reply in replies for member in reply)
+
+
+    async def skipped_between(self, start_ms: int, now_ms: int) -> list[SkippedCount]:
+        """The ledger's counts of the minutes from start_ms to now, summed per (reason, event type), largest first."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            for key in skipped_bucket_keys(self.keys, start_ms, now_ms):
+                pipe.hgetall(key)
+            buckets: list[dict[str, str]] = await pipe.execute()
+        totals: Counter[tuple[str, str | None]] = Counter()
+        for bucket in buckets:
+            for skipped in parse_skipped(bucket):
+                totals[(skipped.reason, skipped.event_type)] += skipped.count
+        return [SkippedCount(reason, event_type, count) for (reason, event_type), count in totals.most_common()]
 
 
 class HistoryStore:

@@ -1,6 +1,7 @@
-"""The events topic: created from settings if it is missing, idempotently (track_service does it at start).
+"""The events topic and the late (dead-letter) topic: created from settings if missing, idempotently.
 
-`python -m tools.topic_admin` runs `ensure_topic` on its own.
+track_service creates the events topic at start, the job's submit command the late topic;
+`python -m tools.topic_admin` creates both.
 """
 
 from __future__ import annotations
@@ -40,11 +41,12 @@ def wait_for_kafka(admin: AdminClient, bootstrap: str, timeout_s: float) -> None
         ) from None
 
 
-def ensure_topic(settings: KafkaSettings, timeout_s: float) -> bool:
-    """Create the events topic unless it exists (waiting up to `timeout_s` for Kafka); True if this call created it."""
+def ensure_topic(settings: KafkaSettings, timeout_s: float, name: str | None = None) -> bool:
+    """Create the events topic (or topic `name`, with the same partitions and replication) unless it exists,
+    waiting up to `timeout_s` for Kafka; True if this call created it."""
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers, "log_level": 3})
     wait_for_kafka(admin, settings.kafka_bootstrap_servers, timeout_s)
-    name = settings.kafka_events_topic
+    name = name or settings.kafka_events_topic
     if name in admin.list_topics(timeout=10).topics:
         return False
     topic = NewTopic(

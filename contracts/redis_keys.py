@@ -4,11 +4,14 @@
   JSON, score = window_start (ms). Exactly one member per window_start (writers upsert).
 - `{prefix}:registry:event_types` / `{prefix}:registry:window_sizes`: sets of known names.
 - `{prefix}:updates`: pub/sub channel carrying every window result as it is written.
+- `{prefix}:skipped:{minute_start_ms}` and `{prefix}:skipped:total`: hashes counting the records the job
+  skipped, field `{reason}:{event_type}` (`-` when the record had no valid event type); the minute buckets
+  expire after SKIPPED_BUCKET_TTL_S. See `SkippedCount`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +34,13 @@ class RedisKeys:
     def windows_pattern(self) -> str:
         """SCAN pattern matching every windows sorted set under this prefix."""
         return f"{self.windows_head}*"
+
+    def skipped_bucket(self, minute_start_ms: int) -> str:
+        return f"{self.prefix}:skipped:{minute_start_ms}"
+
+    @property
+    def skipped_total(self) -> str:
+        return f"{self.prefix}:skipped:total"
 
     @property
     def event_types(self) -> str:
@@ -109,3 +119,50 @@ def upsert_windows(client: Any, keys: RedisKeys, windows: Iterable[WindowMetrics
         script_keys, args = upsert_window_call(keys, window, ttl_s)
         script(keys=script_keys, args=args, client=pipe)
     pipe.execute()
+
+
+# The ledger of skipped records: how many the job skipped, per reason and event type, per minute.
+SKIPPED_BUCKET_MS = 60_000
+SKIPPED_BUCKET_TTL_S = 2 * 86_400
+NO_EVENT_TYPE = "-"
+
+# Add a count to one minute's bucket and to the totals. KEYS: bucket, total. ARGV: field, count, ttl_s.
+COUNT_SKIPPED_LUA = """
+redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('HINCRBY', KEYS[2], ARGV[1], ARGV[2])
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class SkippedCount:
+    reason: str
+    event_type: str | None
+    count: int
+
+    @property
+    def field(self) -> str:
+        return f"{self.reason}:{self.event_type or NO_EVENT_TYPE}"
+
+
+def count_skipped_call(keys: RedisKeys, counted_at_ms: int, skipped: SkippedCount) -> tuple[list[str], list[str | int]]:
+    """KEYS and ARGV of COUNT_SKIPPED_LUA for `skipped`, counted in the minute of `counted_at_ms`."""
+    bucket = keys.skipped_bucket(counted_at_ms - counted_at_ms % SKIPPED_BUCKET_MS)
+    return [bucket, keys.skipped_total], [skipped.field, skipped.count, SKIPPED_BUCKET_TTL_S]
+
+
+def parse_skipped(fields: Mapping[str, str | int]) -> list[SkippedCount]:
+    """A skipped hash (bucket or totals) as counts; a malformed field is ignored."""
+    counts = []
+    for field, count in fields.items():
+        reason, sep, event_type = field.partition(":")
+        if sep and reason and event_type and str(count).lstrip("-").isdigit():
+            counts.append(SkippedCount(reason, None if event_type == NO_EVENT_TYPE else event_type, int(count)))
+    return counts
+
+
+def skipped_bucket_keys(keys: RedisKeys, since_ms: int, now_ms: int) -> list[str]:
+    """The minute buckets covering [since_ms, now_ms]."""
+    first = since_ms - since_ms % SKIPPED_BUCKET_MS
+    return [keys.skipped_bucket(start) for start in range(first, now_ms + 1, SKIPPED_BUCKET_MS)]

@@ -38,6 +38,10 @@ class KafkaSettings(BaseServiceSettings):
     kafka_events_topic: str = Field(default="events", pattern=r"^[A-Za-z0-9._-]{1,249}$")
     kafka_topic_partitions: int = Field(default=3, ge=1)
     kafka_topic_replication: int = Field(default=1, ge=1)
+    kafka_late_topic: str = Field(
+        default="events-late", pattern=r"^[A-Za-z0-9._-]{1,249}$",
+        description="Dead letters: events too late for their windows, written unchanged by the job.",
+    )
 
 
 class RedisSettings(BaseServiceSettings):

@@ -11,7 +11,7 @@ from pyflink.table.udf import udf
 
 from contracts.settings import load_settings
 from flink_service import sql
-from flink_service.redis_writer import WRITER_RESULT_TYPE, RedisWindowWriter
+from flink_service.redis_writer import WRITER_RESULT_TYPE, RedisSkippedCounter, RedisWindowWriter
 from flink_service.settings import Settings
 
 
@@ -45,6 +45,9 @@ def build(env: TableEnvironment, settings: Settings) -> None:
         deterministic=False,
     )
     env.create_temporary_function("write_window", writer)
+    counter = udf(RedisSkippedCounter(settings.redis_url, settings.redis_key_prefix), result_type=WRITER_RESULT_TYPE,
+                  deterministic=False)
+    env.create_temporary_function("count_skipped", counter)
     for statement in sql.functions_ddl(settings.flink_functions_jar.resolve().as_uri()):
         env.execute_sql(statement)
     env.execute_sql(
@@ -58,18 +61,28 @@ def build(env: TableEnvironment, settings: Settings) -> None:
     )
     env.execute_sql(sql.parsed_view(settings.max_future_s))
     env.execute_sql(sql.VALID_EVENTS_VIEW)
+    env.execute_sql(sql.SKIPPED_EVENTS_VIEW)
     env.execute_sql("CREATE TEMPORARY TABLE windows_done (n INT) WITH ('connector' = 'blackhole')")
+    env.execute_sql("CREATE TEMPORARY TABLE skipped_counted (n INT) WITH ('connector' = 'blackhole')")
     # Its Flink metric `skipped_records[..]__Writer.numRecordsIn` counts every skipped record
     # (invalid or late).
     env.execute_sql("CREATE TEMPORARY TABLE skipped_records (problem STRING) WITH ('connector' = 'blackhole')")
+    env.execute_sql(sql.late_sink_ddl(
+        topic=settings.kafka_late_topic,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        transactional_id_prefix=f"{settings.flink_job_name}-{settings.kafka_consumer_group}-late",
+    ))
     statements = env.create_statement_set()
     statements.add_insert_sql(
         f"INSERT INTO windows_done SELECT write_window({', '.join(sql.WINDOW_RESULT_COLUMNS)}) "
         f"FROM ({sql.windows_union(settings.windows)})"
     )
+    statements.add_insert_sql(f"INSERT INTO skipped_records {sql.INVALID_QUERY}")
     statements.add_insert_sql(
-        f"INSERT INTO skipped_records {sql.INVALID_QUERY}"
+        "INSERT INTO skipped_counted SELECT count_skipped(event_type, problem, skipped) "
+        f"FROM ({sql.SKIPPED_COUNTS_QUERY})"
     )
+    statements.add_insert_sql(f"INSERT INTO late_events {sql.LATE_PAYLOADS_QUERY}")
     statements.execute()
 
 

@@ -1,8 +1,10 @@
-"""The Python end of the job: writes each window result to Redis.
+"""The Python end of the job: writes each window result, and the ledger of skipped records, to Redis.
 
-A Flink scalar function whose side effect is the point; its result goes to a blackhole sink, whose
-`numRecordsIn` metric counts the windows written. Writes are idempotent upserts (one Lua call per
+Flink scalar functions whose side effect is the point; their results go to blackhole sinks, whose
+`numRecordsIn` metrics count the calls. Window writes are idempotent upserts (one Lua call per
 window), so a window replayed after a failure replaces its entry instead of adding a second one.
+The ledger's counts are increments: after a failure, the records replayed since the last checkpoint
+are counted again (at least once).
 """
 
 from __future__ import annotations
@@ -13,7 +15,15 @@ from typing import Any
 from pyflink.table import DataTypes
 from pyflink.table.udf import FunctionContext, ScalarFunction
 
-from contracts.redis_keys import UPSERT_WINDOW_LUA, RedisKeys, upsert_window_call
+from contracts.events import now_ms
+from contracts.redis_keys import (
+    COUNT_SKIPPED_LUA,
+    UPSERT_WINDOW_LUA,
+    RedisKeys,
+    SkippedCount,
+    count_skipped_call,
+    upsert_window_call,
+)
 from contracts.window_results import WindowMetrics
 
 _EPOCH = datetime(1970, 1, 1)
@@ -43,29 +53,22 @@ def window_metrics(
     )
 
 
-class RedisWindowWriter(ScalarFunction):  # type: ignore[misc]
-    def __init__(self, redis_url: str, key_prefix: str, ttl_s: int, print_results: bool) -> None:
+class RedisScript(ScalarFunction):  # type: ignore[misc]
+    """A scalar function that runs one Lua script of contracts/redis_keys.py per call."""
+
+    script = ""
+
+    def __init__(self, redis_url: str, key_prefix: str) -> None:
         self.redis_url = redis_url
         self.keys = RedisKeys(key_prefix)
-        self.ttl_s = ttl_s
-        self.print_results = print_results
         self._client: Any = None
-        self._upsert: Any = None
+        self._run: Any = None
 
     def open(self, function_context: FunctionContext) -> None:
         import redis
 
         self._client = redis.Redis.from_url(self.redis_url, socket_timeout=10, health_check_interval=30)
-        self._upsert = self._client.register_script(UPSERT_WINDOW_LUA)
-
-    def eval(self, *columns: Any) -> int:
-        metrics = window_metrics(*columns)
-        script_keys, args = upsert_window_call(self.keys, metrics, self.ttl_s)
-        self._upsert(keys=script_keys, args=args)
-        if self.print_results:
-            # PyFlink swaps print() for one that logs to the TaskManager's log; it takes no `flush`.
-            print(metrics.to_json())
-        return 1
+        self._run = self._client.register_script(self.script)
 
     def close(self) -> None:
         if self._client is not None:
@@ -73,6 +76,35 @@ class RedisWindowWriter(ScalarFunction):  # type: ignore[misc]
 
     def is_deterministic(self) -> bool:
         return False
+
+
+class RedisWindowWriter(RedisScript):
+    script = UPSERT_WINDOW_LUA
+
+    def __init__(self, redis_url: str, key_prefix: str, ttl_s: int, print_results: bool) -> None:
+        super().__init__(redis_url, key_prefix)
+        self.ttl_s = ttl_s
+        self.print_results = print_results
+
+    def eval(self, *columns: Any) -> int:
+        metrics = window_metrics(*columns)
+        script_keys, args = upsert_window_call(self.keys, metrics, self.ttl_s)
+        self._run(keys=script_keys, args=args)
+        if self.print_results:
+            # PyFlink swaps print() for one that logs to the TaskManager's log; it takes no `flush`.
+            print(metrics.to_json())
+        return 1
+
+
+class RedisSkippedCounter(RedisScript):
+    """Adds a count of skipped records (per event type and reason) to the ledger, in the current minute."""
+
+    script = COUNT_SKIPPED_LUA
+
+    def eval(self, event_type: str | None, reason: str, skipped: int) -> int:
+        script_keys, args = count_skipped_call(self.keys, now_ms(), SkippedCount(reason, event_type, int(skipped)))
+        self._run(keys=script_keys, args=args)
+        return 1
 
 
 WRITER_RESULT_TYPE = DataTypes.INT()

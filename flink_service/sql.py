@@ -54,6 +54,7 @@ def source_ddl(
 CREATE TABLE raw_events (
   payload STRING,
   ts AS TO_TIMESTAMP_LTZ({parse_call(max_future_s)}.ts_ms, 3),
+  proc_time AS PROCTIME(),
   WATERMARK FOR ts AS ts - INTERVAL '{watermark_delay_s}' SECOND
 ) WITH (
   'connector' = 'kafka',
@@ -77,7 +78,7 @@ def parsed_view(max_future_s: int) -> str:
     return f"""
 CREATE TEMPORARY VIEW parsed_events AS
 SELECT
-  p.e.event_type AS event_type, p.e.user_id AS user_id, p.e.event_value AS event_value, ts,
+  payload, p.e.event_type AS event_type, p.e.user_id AS user_id, p.e.event_value AS event_value, ts, proc_time,
   CASE
     WHEN p.e.problem IS NOT NULL THEN p.e.problem
     -- Behind the watermark: dropped whole and counted, rather than silently joining only the windows
@@ -85,7 +86,7 @@ SELECT
     WHEN ts <= CURRENT_WATERMARK(ts) THEN {_quote(LATE)}
     ELSE CAST(NULL AS STRING)
   END AS problem
-FROM (SELECT {parse_call(max_future_s)} AS e, ts FROM raw_events) AS p"""
+FROM (SELECT payload, {parse_call(max_future_s)} AS e, ts, proc_time FROM raw_events) AS p"""
 
 
 # The columns of every window query, in the order the Redis writer takes them.
@@ -117,7 +118,36 @@ VALID_EVENTS_VIEW = """
 CREATE TEMPORARY VIEW valid_events AS
 SELECT event_type, user_id, event_value, ts FROM parsed_events WHERE problem IS NULL"""
 
-INVALID_QUERY = f"SELECT problem FROM parsed_events WHERE problem IS NOT NULL AND problem <> {_quote(HEARTBEAT)}"
+SKIPPED_EVENTS_VIEW = f"""
+CREATE TEMPORARY VIEW skipped_events AS
+SELECT event_type, problem, proc_time FROM parsed_events WHERE problem IS NOT NULL AND problem <> {_quote(HEARTBEAT)}"""
+
+INVALID_QUERY = "SELECT problem FROM skipped_events"
+# How many records were skipped per event type and reason, every SKIPPED_COUNT_INTERVAL_S of processing time:
+# the ledger's input (event_type is NULL when the record had no valid one).
+SKIPPED_COUNT_INTERVAL_S = 10
+SKIPPED_COUNTS_QUERY = f"""
+SELECT event_type, problem, COUNT(*) AS skipped
+FROM TABLE(TUMBLE(TABLE skipped_events, DESCRIPTOR(proc_time), INTERVAL '{SKIPPED_COUNT_INTERVAL_S}' SECOND))
+GROUP BY event_type, problem, window_start, window_end"""
+LATE_PAYLOADS_QUERY = f"SELECT payload FROM parsed_events WHERE problem = {_quote(LATE)}"
+
+
+def late_sink_ddl(*, topic: str, bootstrap_servers: str, transactional_id_prefix: str) -> str:
+    """The dead-letter topic: every late event's record, unchanged, written exactly once (Kafka transactions
+    committed at each checkpoint: read it with isolation.level=read_committed)."""
+    return f"""
+CREATE TEMPORARY TABLE late_events (payload STRING) WITH (
+  'connector' = 'kafka',
+  'topic' = {_quote(topic)},
+  'properties.bootstrap.servers' = {_quote(bootstrap_servers)},
+  'format' = 'raw',
+  'raw.charset' = 'UTF-8',
+  'sink.delivery-guarantee' = 'exactly-once',
+  'sink.transactional-id-prefix' = {_quote(transactional_id_prefix)},
+  -- At most the broker's transaction.max.timeout.ms (15 minutes by default).
+  'properties.transaction.timeout.ms' = '900000'
+)"""
 
 
 def windows_union(specs: list[WindowSpec]) -> str:

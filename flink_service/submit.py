@@ -17,6 +17,7 @@ import logging
 import sys
 from pathlib import Path
 
+from contracts.events_topic import ensure_topic
 from contracts.log_setup import setup_logging
 from contracts.settings import load_settings
 from contracts.waiting import waiting
@@ -46,6 +47,8 @@ def submit(settings: Settings, extra_env: dict[str, str] | None = None, timeout_
         log.info("job %r already running as %s: not submitting a second copy", settings.flink_job_name,
                  running[0].job_id)
         return running[0].job_id
+    # The job writes its late events there (a Kafka sink does not create its topic).
+    ensure_topic(settings, timeout_s, settings.kafka_late_topic)
     savepoint = latest_savepoint(settings.flink_savepoint_dir, settings.flink_job_name)
     log.info("submitting job %r to %s%s", settings.flink_job_name, settings.flink_rest_url,
              f", resuming from {savepoint}" if savepoint else "")

@@ -1,8 +1,9 @@
 """Print the events in the topic as JSON lines (the seed's phase-1 consumer).
 
-    python -m tools.tail [--from-beginning] [--max-messages N] [--idle-exit SECONDS]
+    python -m tools.tail [--topic NAME] [--from-beginning] [--max-messages N] [--idle-exit SECONDS]
 
-Each line is the Event record as stored. Records that are not valid events go to stderr.
+Each line is the Event record as stored. Records that are not valid events go to stderr. `--topic events-late`
+reads the dead-letter topic of late events (only committed records, as everywhere).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from track_service.settings import Settings
 
 def tail(
     settings: Settings, out: TextIO, from_beginning: bool, max_messages: int | None, idle_exit_s: float | None,
-    group_id: str | None = None,
+    group_id: str | None = None, topic: str | None = None,
 ) -> int:
     """Print events until `max_messages` were printed or nothing arrived for `idle_exit_s`; returns the count."""
     consumer = Consumer({
@@ -33,9 +34,11 @@ def tail(
         "group.id": group_id or f"track-tail-{uuid.uuid4().hex[:8]}",
         "auto.offset.reset": "earliest" if from_beginning else "latest",
         "enable.auto.commit": False,
+        # The job writes the late topic in transactions: never show records of an aborted one.
+        "isolation.level": "read_committed",
         "log_level": 3,
     })
-    consumer.subscribe([settings.kafka_events_topic])
+    consumer.subscribe([topic or settings.kafka_events_topic])
     printed = 0
     last_seen = time.monotonic()
     try:
@@ -68,6 +71,7 @@ def tail(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.tail", description=__doc__.splitlines()[0])
+    parser.add_argument("--topic", default=None, help="default KAFKA_EVENTS_TOPIC; e.g. events-late (KAFKA_LATE_TOPIC)")
     parser.add_argument("--from-beginning", action="store_true", help="start at the oldest event, not the newest")
     parser.add_argument("--max-messages", type=int, default=None, help="stop after printing this many")
     parser.add_argument("--idle-exit", type=float, default=None, metavar="SECONDS",
@@ -75,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = load_settings(Settings)
     with contextlib.suppress(KeyboardInterrupt):
-        tail(settings, sys.stdout, args.from_beginning, args.max_messages, args.idle_exit)
+        tail(settings, sys.stdout, args.from_beginning, args.max_messages, args.idle_exit, topic=args.topic)
     return 0
 
 

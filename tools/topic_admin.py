@@ -21,13 +21,13 @@ from track_service.settings import Settings
 def main() -> int:
     settings = load_settings(Settings)
     setup_logging(settings.log_level)
-    try:
-        created = ensure_topic(settings, settings.track_startup_timeout_s)
-    except (KafkaUnavailable, KafkaException) as error:
-        print(f"tools.topic_admin: {error}", file=sys.stderr)
-        return 1
-    state = "created" if created else "already exists"
-    print(f"topic {settings.kafka_events_topic}: {state}")
+    for name in (settings.kafka_events_topic, settings.kafka_late_topic):
+        try:
+            created = ensure_topic(settings, settings.track_startup_timeout_s, name)
+        except (KafkaUnavailable, KafkaException) as error:
+            print(f"tools.topic_admin: {error}", file=sys.stderr)
+            return 1
+        print(f"topic {name}: {'created' if created else 'already exists'}")
     return 0
 
 

@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from contracts.events import now_ms
-from contracts.redis_keys import upsert_windows
+from contracts.redis_keys import COUNT_SKIPPED_LUA, SkippedCount, count_skipped_call, upsert_windows
 from contracts.windows import parse_duration_s
 from harness.infra import Infra, free_port
 from harness.stores import insert_history
@@ -195,3 +195,23 @@ def test_root_redirects_to_the_dashboard(api: ApiServer) -> None:
     assert response.headers["location"] == "/static/index.html"
     page = httpx.get(api.base_url + "/static/index.html", timeout=5)
     assert page.status_code == 200 and '<div id="app"' in page.text
+
+
+def test_the_ledger_of_skipped_records_sums_the_minutes_asked_for(api: ApiServer, redis_client: redis.Redis) -> None:
+    now = now_ms()
+    counts = [(now, SkippedCount("late", "click", 5)), (now - 60_000, SkippedCount("late", "click", 7)),
+              (now, SkippedCount("bad_json", None, 2)), (now - 20 * 60_000, SkippedCount("late", "click", 100))]
+    for counted_at, skipped in counts:
+        script_keys, args = count_skipped_call(api.keys, counted_at, skipped)
+        redis_client.eval(COUNT_SKIPPED_LUA, len(script_keys), *script_keys, *map(str, args))
+
+    body = api.get("/metrics/skipped", since="5m").json()
+    assert body["total"] == 14
+    assert body["entries"] == [{"reason": "late", "event_type": "click", "count": 12},
+                               {"reason": "bad_json", "event_type": None, "count": 2}]
+    assert api.get("/metrics/skipped", since="1h").json()["total"] == 114
+    assert api.get("/metrics/skipped").json()["since"] == "5m"
+    for bad in ("3d", "abc", "100h", ""):
+        response = api.get("/metrics/skipped", since=bad)
+        assert response.status_code == 422, bad
+        assert "since" in response.json()["message"]

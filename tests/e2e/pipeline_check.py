@@ -75,7 +75,8 @@ def api_windows(
             starts = [entry["window_start"] for entry in body["entries"]]
             assert starts == sorted(starts, reverse=True), "entries must come newest first"
             for entry in body["entries"]:
-                assert set(entry) == {"window_start", "count", "total_value", "unique_users"}
+                # The seed's entry, then the additions (percentiles): nothing renamed, nothing missing.
+                assert list(entry) == ["window_start", "count", "total_value", "unique_users", "p50", "p95", "p99"]
                 window = WindowMetrics(window_end=entry["window_start"] + size_ms, event_type=event_type,
                                        window_size=label, **entry)
                 found[window.key] = window

@@ -10,12 +10,15 @@ import os
 import random
 import signal
 import threading
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from contracts.events import Event, now_ms
+from contracts.redis_keys import parse_skipped
 from contracts.settings import to_env
 from contracts.window_results import PERCENTILES
 from contracts.windows import parse_window_specs
@@ -23,7 +26,7 @@ from flink_service.settings import Settings
 from flink_service.submit import stop as stop_job
 from flink_service.submit import submit
 from harness.flink_job import PrivateJob
-from harness.infra import RUN_DIR, local_flink
+from harness.infra import RUN_DIR, local_flink, unique_name
 from harness.kafka import committed_offsets, end_offsets
 from harness.waiting import wait_until
 from harness.windows import UpdatesCollector
@@ -42,6 +45,9 @@ GARBAGE = [
     b'{"event_type": "click", "user_id": "u", "value": 1, "timestamp": 4102444800000}',  # year 2100
     b'{"event_type": "click", "user_id": "u", "value": 1, "timestamp": 12}',  # 1970
 ]
+# What the ledger says of one copy of GARBAGE: (reason, event type) -> records.
+GARBAGE_LEDGER = {("bad_json", None): 3, ("bad_user_id", "click"): 1, ("bad_value", "click"): 1,
+                  ("bad_event_type", None): 1, ("bad_timestamp", "click"): 3}
 
 
 def base_time_ms() -> int:
@@ -52,6 +58,31 @@ def base_time_ms() -> int:
 
 def skipped_records(job: PrivateJob) -> int:
     return job.metric_total("__Writer.numRecordsIn", contains="skipped_records")
+
+
+def ledger_totals(job: PrivateJob) -> dict[tuple[str, str | None], int]:
+    """The job's ledger of skipped records in Redis: (reason, event type) -> count."""
+    fields: dict[str, str] = job.redis_client.hgetall(job.keys.skipped_total)  # type: ignore[assignment]
+    return {(count.reason, count.event_type): count.count for count in parse_skipped(fields)}
+
+
+def committed_values(bootstrap: str, topic: str, partitions: int, expected: int) -> list[bytes]:
+    """The committed records of a transactional topic, once `expected` of them are there (and a second more)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": unique_name("group"), "log_level": 3,
+                         "isolation.level": "read_committed", "enable.auto.commit": False})
+    consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING) for partition in range(partitions)])
+    values: list[bytes] = []
+
+    def read() -> bool:
+        values.extend(m.value() or b"" for m in consumer.consume(500, timeout=0.5) if m.error() is None)
+        return len(values) >= expected
+
+    try:
+        wait_until(read, 60, f"{expected} records in {topic}")
+        values.extend(m.value() or b"" for m in consumer.consume(500, timeout=1.0) if m.error() is None)
+    finally:
+        consumer.close()
+    return values
 
 
 def assert_matches_oracle(job: PrivateJob, events: list[Event], window_specs: str) -> None:
@@ -90,6 +121,13 @@ def test_windows_match_the_oracle_and_late_events_are_dropped(
 
     assert_matches_oracle(job, on_time_a + on_time_b, "30s/10s")
     wait_until(lambda: skipped_records(job) == len(late), 30, f"{len(late)} late records counted")
+    # The late events are in the dead-letter topic, unchanged, each once; the ledger counts them per type.
+    dead_letters = committed_values(job.settings.kafka_bootstrap_servers, job.settings.kafka_late_topic,
+                                    job.settings.kafka_topic_partitions, len(late))
+    assert sorted(dead_letters) == sorted(event.to_kafka_value() for event in late)
+    late_per_type = Counter(event.event_type for event in late)
+    wait_until(lambda: ledger_totals(job) == {("late", name): n for name, n in late_per_type.items()}, 30,
+               "the late events in the ledger")
     # Each completed checkpoint commits the job's offsets to its consumer group: the group shows its lag.
     bootstrap, topic = job.settings.kafka_bootstrap_servers, job.settings.kafka_events_topic
     wait_until(lambda: committed_offsets(bootstrap, job.settings.kafka_consumer_group, topic, partitions)
@@ -120,6 +158,9 @@ def test_garbage_records_are_skipped_and_counted(start_job: Callable[..., Privat
     assert job.cluster.job(job.job_id)["state"] == "RUNNING"
     wait_until(lambda: skipped_records(job) == 2 * len(GARBAGE), 30,
                f"{2 * len(GARBAGE)} skipped records counted")
+    # The ledger tells the reasons apart (and none of it is late).
+    expected_ledger = {key: 2 * count for key, count in GARBAGE_LEDGER.items()}
+    wait_until(lambda: ledger_totals(job) == expected_ledger, 30, f"the ledger to read {expected_ledger}")
 
 
 def test_two_window_specs_at_once_and_printed_results(start_job: Callable[..., PrivateJob]) -> None:
