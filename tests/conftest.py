@@ -24,6 +24,7 @@ from harness.stores import delete_prefix, drop_schemas, run_sql
 
 pytest_plugins = [
     "tests.api_service.fixtures",
+    "tests.dashboard.fixtures",
     "tests.e2e.fixtures",
     "tests.flink_service.fixtures",
     "tests.sync_service.fixtures",
