@@ -28,6 +28,7 @@ let openedAt = null; // performance.now() of the last connect: the snapshot arri
 let connectedAtMs = null; // and its wall-clock time
 let lastMessageAt = 0; // performance.now() of the last message
 let connectionSettled = false; // this connection's snapshot is in
+let everSettled = false; // until then the ranking is a guess: no cards or lines are drawn
 let view = { shown: [], others: [], quiet: [], matching: 0 };
 const loading = new Set();
 const retryAfter = new Map();
@@ -107,6 +108,7 @@ function reconcile() {
   const quiet = now - Math.max(openedAt, lastMessageAt) >= SETTLE_MS || now - openedAt >= SETTLE_MAX_MS;
   const settled = connection.name === "live" && (connectionSettled || quiet);
   connectionSettled = settled;
+  everSettled ||= settled;
   if (!settled && connection.name === "live") scheduleReconcile(SETTLE_MS);
   if (settled) {
     // From the newest window of the snapshot on (or, with none yet, from the connect on), every window
@@ -224,9 +226,14 @@ function scheduleRender() {
 
 function render() {
   const store = current();
-  const colors = assignColors(view.shown.map((row) => row.type));
   renderStatus(store);
   renderNotice(store);
+  if (!everSettled) {
+    // Until the snapshot is in, the ranking is a guess: only the axis of the picked range.
+    chart.render([], [[]], rangeBounds(state).map((ms) => ms / 1000), METRICS[state.metric]);
+    return;
+  }
+  const colors = assignColors(view.shown.map((row) => row.type));
   renderCardsSection(store, colors);
   renderQuiet(el.quiet, view.quiet, (type) => setState({ query: type }));
   renderChart(store, colors);

@@ -18,6 +18,7 @@ from tests.dashboard.dashboard_page import (
     expect_cards,
     legend_item,
     newest_closed_start,
+    wait_settled,
 )
 
 HOUR_WINDOWS = 360
@@ -92,5 +93,6 @@ def test_desktop_view_shows_the_last_hour_then_live_updates(dashboard: Dashboard
 
     # Colours are the type's own: the same after a reload.
     page.reload()
+    wait_settled(page)  # ranked with the whole snapshot in: colours are assigned over the shown types
     expect(card(page, "click").locator(".count")).to_have_text("2.5K")
     assert {name: accent(card(page, name)) for name in colours} == colours

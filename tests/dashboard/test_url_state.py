@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.dashboard.dashboard_page import Dashboard, card_types, expect_cards, legend_item, newest_closed_start, series
+from tests.dashboard.dashboard_page import (
+    Dashboard,
+    card_types,
+    expect_cards,
+    legend_item,
+    newest_closed_start,
+    series,
+    wait_settled,
+)
 
 
 def assert_view(page: Page, cards: list[str]) -> None:
@@ -36,6 +44,7 @@ def test_url_state_survives_a_reload_and_can_be_shared(dashboard: Dashboard) -> 
     assert_view(page, cards)
 
     page.reload()
+    wait_settled(page)
     assert_view(page, cards)
 
     shared = dashboard.open(page.url.split("/static/index.html", 1)[1])
