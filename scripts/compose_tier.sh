@@ -7,7 +7,7 @@
 # script started it. Prints the time of each step.
 #
 # COMPOSE_TIER_KEEP=1 leaves the stack and the engine running for a look afterwards
-# (then: `eval "$(bash scripts/docker_engine.sh env)"; docker compose -p ra-compose-tier ps`).
+# (then: `eval "$(bash scripts/docker_engine.sh env)"; docker compose ls`).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 started_at=$(date +%s)
@@ -15,26 +15,22 @@ say() { printf '[compose-tier] %s\n' "$*"; }
 step_at=$started_at
 step() { local now; now=$(date +%s); say "$1 ($((now - step_at)) s)"; step_at=$now; }
 
-export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-ra-compose-tier}
-engine_started=0
+# A project of its own per run: concurrent runs on one engine never touch each other's stack.
+export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-ra-tier-$$}
 finish() {
   rc=$?
   if [ "${COMPOSE_TIER_KEEP:-0}" != 1 ]; then
     docker compose --profile demo down -v --remove-orphans >/dev/null 2>&1 || true
-    if [ $engine_started = 1 ]; then bash scripts/docker_engine.sh stop || true; fi
+    # Stops the private engine if this script's `start` started one and no other run still uses it.
+    bash scripts/docker_engine.sh stop --user $$ || true
   fi
   say "total time: $(( $(date +%s) - started_at ))s (exit $rc)"
   exit $rc
 }
 trap finish EXIT
 
-had_engine=0
-if [ -f /run/realtime-analytics-docker/started-by-script ] || timeout 10 docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then
-  had_engine=1
-fi
-engine_env=$(bash scripts/docker_engine.sh start) || exit 1
+engine_env=$(bash scripts/docker_engine.sh start --user $$) || exit 1
 eval "$engine_env"
-[ $had_engine = 1 ] || engine_started=1
 step "engine ready: $(docker version --format 'Docker {{.Server.Version}}'), $(docker compose version --short 2>/dev/null | sed 's/^/Compose /')"
 
 # The classic builder: BuildKit would fetch its Dockerfile frontend from Docker Hub, unreachable here.

@@ -6,7 +6,8 @@
 #
 #   eval "$(bash scripts/docker_engine.sh start)"  # install what is missing, start the engine, export
 #                                                  # DOCKER_HOST (and the classic builder) for this shell
-#   bash scripts/docker_engine.sh stop     # stop the private engine (only one this script started)
+#   bash scripts/docker_engine.sh stop     # stop the private engine (only one this script started,
+#                                          # and only when no run registered with --user PID still lives)
 #   bash scripts/docker_engine.sh env      # print those exports for the private engine
 #   bash scripts/docker_engine.sh ca       # refresh containers/extra-ca/ from this machine's trust store
 #   bash scripts/docker_engine.sh compose  # build (once) and print the path of Compose v2's binary
@@ -22,8 +23,9 @@ cd "$(dirname "$0")/.."
 COMPOSE_VERSION=${COMPOSE_VERSION:-v2.40.3}
 BASE_IMAGE=${BASE_IMAGE:-debian:bookworm-slim}
 CACHE=${RA_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/realtime-analytics}
-# Sockets have a short path limit: the engine's runtime files live under /run, its data in the cache.
-EXEC_ROOT=${RA_ENGINE_RUN_DIR:-/run/realtime-analytics-docker}
+# One engine per cache (a data-root has one daemon). Sockets have a short path limit: the engine's
+# runtime files live under /run, named after the cache, its data in the cache.
+EXEC_ROOT=${RA_ENGINE_RUN_DIR:-/run/realtime-analytics-docker-$(printf '%s' "$CACHE" | cksum | cut -d' ' -f1)}
 SOCKET=$EXEC_ROOT/docker.sock
 PLUGIN_DIR=${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins
 
@@ -74,9 +76,27 @@ start_dockerd() {
   done
 }
 
+# Runs using the engine register their pid (`start --user PID`); `stop --user PID` stops the engine
+# only when no other registered run is still alive, so concurrent test runs share it safely.
+register_user() { mkdir -p "$EXEC_ROOT/users"; touch "$EXEC_ROOT/users/$1"; }
+
+other_users_alive() {
+  local entry
+  for entry in "$EXEC_ROOT"/users/*; do
+    [ -e "$entry" ] || continue
+    if kill -0 "${entry##*/}" 2>/dev/null; then return 0; fi
+    rm -f "$entry"
+  done
+  return 1
+}
+
 stop_dockerd() {
   local pid_file=$EXEC_ROOT/started-by-script pid
+  [ -n "${1:-}" ] && rm -f "$EXEC_ROOT/users/$1"
   [ -f "$pid_file" ] || { say "no private engine started by this script"; return 0; }
+  if other_users_alive; then
+    say "the private engine stays up: other runs use it ($(ls "$EXEC_ROOT/users" | tr '\n' ' '))"; return 0
+  fi
   pid=$(cat "$pid_file")
   if kill -0 "$pid" 2>/dev/null; then
     say "stopping the private dockerd (pid $pid)"
@@ -191,7 +211,11 @@ refresh_extra_ca() {
   python3 containers/extra_ca.py --from-host containers/extra-ca >&2
 }
 
-case "${1:-}" in
+command=${1:-}
+# The run using the engine: --user PID, else the shell that called this script.
+user_pid=$PPID
+[ "${2:-}" = --user ] && user_pid=${3:?--user needs a pid}
+case "$command" in
   start)
     if [ -n "${DOCKER_HOST:-}" ] && engine_answers "$DOCKER_HOST"; then
       say "using the engine at DOCKER_HOST=$DOCKER_HOST"
@@ -200,6 +224,7 @@ case "${1:-}" in
     else
       install_packages
       start_dockerd
+      [ -z "$user_pid" ] || register_user "$user_pid"
       export DOCKER_HOST=unix://$SOCKET
     fi
     install_compose_plugin
@@ -212,7 +237,7 @@ case "${1:-}" in
       echo "export DOCKER_HOST=${DOCKER_HOST:-}"
     fi
     ;;
-  stop) stop_dockerd ;;
+  stop) stop_dockerd "$user_pid" ;;
   env) echo "export DOCKER_HOST=unix://$SOCKET DOCKER_BUILDKIT=0 COMPOSE_BAKE=false" ;;
   ca) refresh_extra_ca ;;
   compose) compose_binary ;;

@@ -63,7 +63,7 @@ WINDOWS_TIMEOUT_S = 180
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[ComposeStack]:
-    stack = ComposeStack(project=os.environ.get("COMPOSE_PROJECT_NAME", "ra-compose-tier"))
+    stack = ComposeStack(project=os.environ.get("COMPOSE_PROJECT_NAME", f"ra-tier-{os.getpid()}"))
     stack.run("down", "-v", "--remove-orphans", check=False)  # what a failed earlier run left
     started = time.monotonic()
     stack.up()
