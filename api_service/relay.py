@@ -15,12 +15,15 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import redis.asyncio as aioredis
+from pydantic import ValidationError
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from contracts.waiting import waiting_async
+from contracts.window_results import WindowMetrics
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +70,11 @@ class LiveRelay:
 
     def fan_out(self, raw: str) -> None:
         """Queue one pub/sub payload (a canonical WindowMetrics JSON) for every client that wants it."""
-        try:
-            message = json.loads(raw)
-            event_type, window_size = message["event_type"], message["window_size"]
-        except (ValueError, TypeError, KeyError):
+        routed = _route(raw)
+        if routed is None:
             log.warning("ignoring malformed update on %s: %r", self.channel, raw[:200])
             return
+        raw, event_type, window_size = routed
         self.messages_total += 1
         for client in list(self.clients):
             if not client.wants(event_type, window_size):
@@ -134,6 +136,33 @@ class LiveRelay:
                 # A burst can be parsed from one socket read without awaiting anything: yield so the
                 # client senders drain their queues between messages instead of after the burst.
                 await asyncio.sleep(0)
+
+
+class _NotJson(ValueError):
+    """A NaN or Infinity token, which Python's json module reads but JSON does not have."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotJson(name)
+
+
+def _route(raw: str) -> tuple[str, Any, Any] | None:
+    """(the message as strict JSON, its event_type, its window_size); None if it is not a window message."""
+    try:
+        message = json.loads(raw, parse_constant=_refuse_constant)
+    except _NotJson:
+        # NaN or Infinity from a writer older than the value bound: re-encoded, the sum as null.
+        try:
+            raw = WindowMetrics.from_json(raw).to_json()
+        except (ValueError, ValidationError):
+            return None
+        message = json.loads(raw)
+    except ValueError:
+        return None
+    try:
+        return raw, message["event_type"], message["window_size"]
+    except (TypeError, KeyError):
+        return None
 
 
 async def _close(client: aioredis.Redis, pubsub: PubSub) -> None:

@@ -21,6 +21,10 @@ MAX_PROPERTIES_BYTES = 4096  # of properties encoded as compact UTF-8 JSON, as t
 # Timestamps outside these bounds (2000-01-01 .. 2100-01-01 UTC) are treated as absurd.
 MIN_TIMESTAMP_MS = 946_684_800_000
 MAX_TIMESTAMP_MS = 4_102_444_800_000
+# |value| <= MAX_ABS_VALUE, checked at ingestion (the models here, track_service's msgspec fast path) and by
+# the Flink job (records beyond it are skipped as `bad_value`). A window's sum then stays finite:
+# |total_value| <= count * 1e15, and a double overflows only past ~1.8e308, i.e. after more than 1e293 events.
+MAX_ABS_VALUE = 1e15
 
 
 def now_ms() -> int:
@@ -94,7 +98,10 @@ class TrackEvent(BaseModel):
 
     event_type: str = Field(pattern=EVENT_TYPE_PATTERN, description="Short slug, e.g. 'click'.")
     user_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
-    value: float = Field(default=0.0, allow_inf_nan=False)
+    value: float = Field(
+        default=0.0, allow_inf_nan=False, ge=-MAX_ABS_VALUE, le=MAX_ABS_VALUE,
+        description="A number, at most 1e15 in absolute value (so that window sums stay finite).",
+    )
     timestamp: int | None = Field(
         default=None, description="Epoch ms or ISO 8601; the time of receipt when absent."
     )
@@ -133,7 +140,7 @@ class Event(BaseModel):
     event_id: str
     event_type: str = Field(pattern=EVENT_TYPE_PATTERN)
     user_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
-    value: float = Field(allow_inf_nan=False)
+    value: float = Field(allow_inf_nan=False, ge=-MAX_ABS_VALUE, le=MAX_ABS_VALUE)
     timestamp: int = Field(description="Event time, epoch milliseconds.")
     properties: dict[str, Any] = Field(default_factory=dict)
 

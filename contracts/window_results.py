@@ -9,14 +9,19 @@ encoding while unset (a window written before they existed reads back the same):
 - `p50`, `p95`, `p99`: percentiles of `value` in the window, from a KLL sketch in the job
   (flink_service/functions, ValuePercentiles.java): exact up to 200 events in a window, beyond that a value
   whose rank is within +-1.33% of the asked rank (99% confidence).
+
+A `total_value` that is not a finite number (impossible for events within `contracts.events.MAX_ABS_VALUE`,
+but a window written by an older job or another writer may carry one) is held as NaN/inf and written out as
+JSON `null` everywhere: Redis members, pub/sub and WebSocket messages, API entries. JSON has no NaN.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, NotRequired, TypedDict
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 
 class MetricsEntry(TypedDict):
@@ -24,7 +29,7 @@ class MetricsEntry(TypedDict):
 
     window_start: int
     count: int
-    total_value: float
+    total_value: float | None  # None: the stored sum is not a finite number
     unique_users: int
     p50: NotRequired[float]
     p95: NotRequired[float]
@@ -54,9 +59,21 @@ class WindowMetrics(BaseModel):
     p95: float | None = None
     p99: float | None = None
 
+    @field_validator("total_value", mode="before")
+    @classmethod
+    def _null_is_not_a_number(cls, value: Any) -> Any:
+        return math.nan if value is None else value
+
     def to_json(self) -> str:
-        """Canonical encoding: the Redis member and the pub/sub payload."""
-        return json.dumps(self.model_dump(exclude_none=True), separators=(",", ":"))
+        """Canonical encoding: the Redis member and the pub/sub payload (strict JSON: a non-finite sum is null)."""
+        return json.dumps(self.to_message(), separators=(",", ":"), allow_nan=False)
+
+    def to_message(self) -> dict[str, Any]:
+        """The fields as JSON carries them: unset later additions left out, a non-finite sum as None."""
+        fields = self.model_dump(exclude_none=True)
+        if not math.isfinite(self.total_value):
+            fields["total_value"] = None
+        return fields
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> WindowMetrics:
@@ -66,7 +83,7 @@ class WindowMetrics(BaseModel):
         entry = MetricsEntry(
             window_start=self.window_start,
             count=self.count,
-            total_value=self.total_value,
+            total_value=self.total_value if math.isfinite(self.total_value) else None,
             unique_users=self.unique_users,
         )
         for name, _ in PERCENTILES:

@@ -9,9 +9,7 @@ Flink's own window operators (HOP window TVF); Python only writes Redis.
 
 from __future__ import annotations
 
-import sys
-
-from contracts.events import EVENT_TYPE_PATTERN, MAX_ID_LENGTH, MIN_TIMESTAMP_MS
+from contracts.events import EVENT_TYPE_PATTERN, MAX_ABS_VALUE, MAX_ID_LENGTH, MIN_TIMESTAMP_MS
 from contracts.windows import WindowSpec
 
 # The job's Java functions (flink_service/functions): SQL name -> class.
@@ -19,8 +17,6 @@ JAVA_FUNCTIONS = {
     "parse_event": "io.example.analytics.flink.ParseEvent",
     "value_percentiles": "io.example.analytics.flink.ValuePercentiles",
 }
-# Finite doubles only, for now: the bound on `value` is the event model's.
-MAX_ABS_VALUE = sys.float_info.max
 # Why a record is not counted, besides the reasons parse_event gives (see ParseEvent.java):
 LATE = "late"  # behind the watermark: its windows may already have been emitted
 HEARTBEAT = "heartbeat"  # a watermark heartbeat, never an event
@@ -34,7 +30,8 @@ def parse_call(max_future_s: int, breakdown_properties: tuple[str, ...] = ()) ->
     """The call of parse_event with the limits of contracts/events.py (and the job's future bound)."""
     return (
         f"parse_event(payload, {_quote(EVENT_TYPE_PATTERN)}, {MAX_ID_LENGTH}, CAST({MIN_TIMESTAMP_MS} AS BIGINT), "
-        f"CAST({max_future_s * 1000} AS BIGINT), {MAX_ABS_VALUE!r}, {_quote(','.join(breakdown_properties))})"
+        f"CAST({max_future_s * 1000} AS BIGINT), CAST({MAX_ABS_VALUE!r} AS DOUBLE), "
+        f"{_quote(','.join(breakdown_properties))})"
     )
 
 

@@ -19,6 +19,7 @@ import msgspec
 
 from contracts.events import (
     EVENT_TYPE_PATTERN,
+    MAX_ABS_VALUE,
     MAX_ID_LENGTH,
     MAX_PROPERTIES_BYTES,
     MAX_TIMESTAMP_MS,
@@ -35,6 +36,7 @@ EventRecord = tuple[str, str, bytes, bool]
 
 _Id = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID_LENGTH)]
 _Timestamp = Annotated[int, msgspec.Meta(ge=MIN_TIMESTAMP_MS, lt=MAX_TIMESTAMP_MS)]
+_Value = Annotated[float, msgspec.Meta(ge=-MAX_ABS_VALUE, le=MAX_ABS_VALUE)]
 
 
 class PlainEvent(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -43,7 +45,7 @@ class PlainEvent(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     event_id: _Id | None = None
     event_type: str  # matched against EVENT_TYPE_PATTERN by `_known_event_type`, cached
     user_id: _Id
-    value: float = 0.0
+    value: _Value = 0.0
     timestamp: _Timestamp | None = None
     properties: dict[str, str | int | float | bool | None] | None = None
 

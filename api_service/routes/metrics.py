@@ -27,10 +27,13 @@ ENTRY_EXAMPLE: dict[str, Any] = {
 
 
 class MetricsEntryModel(BaseModel):
-    window_start: int
-    count: int
-    total_value: float
-    unique_users: int
+    window_start: int = Field(description="Start of the window, epoch milliseconds (UTC).")
+    count: int = Field(description="Events in the window.")
+    total_value: float | None = Field(
+        description="Sum of the events' `value`; null only if the stored sum is not a finite number (a window "
+        "written before values were bounded to 1e15)."
+    )
+    unique_users: int = Field(description="Distinct `user_id`s in the window.")
     p50: float | None = Field(default=None, description="Median of value in the window (absent before it was kept).")
     p95: float | None = Field(default=None, description="95th percentile of value.")
     p99: float | None = Field(default=None, description="99th percentile of value.")
@@ -54,23 +57,45 @@ router = APIRouter(tags=["metrics"])
 
 
 async def newest_windows(
-    realtime: RealtimeDep, event_type: EventType, window_size: WindowSize = "30s", limit: Limit = DEFAULT_LIMIT
+    realtime: RealtimeDep, history: HistoryDep, event_type: EventType, window_size: WindowSize = "30s",
+    limit: Limit = DEFAULT_LIMIT,
 ) -> JSONResponse:
-    windows = await realtime.newest(event_type, window_size, limit)
+    if history is None:
+        return JSONResponse(status_code=503, content=UNAVAILABLE)
+    stored, unsynced = await asyncio.gather(
+        history.between(event_type, window_size, FAR_PAST_MS, FAR_FUTURE_MS, limit),
+        realtime.newest(event_type, window_size, limit),
+    )
+    windows = merge_newest_first(stored, unsynced, limit)
     return JSONResponse(metrics_response(event_type, window_size, windows))
 
 
-# One handler, two paths: the seed's /metrics and /metrics/realtime answer the same.
+NEWEST_DESCRIPTION = (
+    "The newest `limit` windows, newest first, wherever they are: PostgreSQL (windows the sync worker moved) "
+    "and Redis (windows not synced yet), merged by `window_start`, Redis winning a tie. The same windows as "
+    "`/metrics/history` without a time range."
+)
 router.add_api_route(
     "/metrics", newest_windows, methods=["GET"], name="get_metrics", responses=METRICS_RESPONSES,
-    summary="Newest windows (seed phase 3)",
-    description="Newest windows first, from Redis. Same as `/metrics/realtime`.",
+    summary="Newest windows (seed phase 3)", description=NEWEST_DESCRIPTION,
 )
+# The seed's own sample query (phase 3) says /metrics/metrics: the same answer, left out of the docs.
 router.add_api_route(
-    "/metrics/realtime", newest_windows, methods=["GET"], name="get_realtime", responses=METRICS_RESPONSES,
-    summary="Newest windows from Redis",
-    description="Newest windows first, from Redis, including windows still open (their latest partial value).",
+    "/metrics/metrics", newest_windows, methods=["GET"], name="get_metrics_seed_alias", include_in_schema=False,
 )
+
+
+@router.get("/metrics/realtime", responses=METRICS_RESPONSES, summary="Windows still in Redis")
+async def get_realtime(
+    realtime: RealtimeDep, event_type: EventType, window_size: WindowSize = "30s", limit: Limit = DEFAULT_LIMIT
+) -> JSONResponse:
+    """The windows Redis holds now, newest first: those the Flink job has written and the sync worker has
+    not yet moved to PostgreSQL. A window is written once it has closed (the watermark passed its end; no
+    partial values of open windows) and moved `SYNC_GRACE_S` (default 10 s) after its end, so this is
+    usually the newest one or two windows of each series, and can be empty for a moment between a move
+    and the next window. For the newest N windows whatever their place, use `/metrics`."""
+    windows = await realtime.newest(event_type, window_size, limit)
+    return JSONResponse(metrics_response(event_type, window_size, windows))
 
 
 @router.get("/metrics/history", responses=METRICS_RESPONSES, summary="Windows in a time range")

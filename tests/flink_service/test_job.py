@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-from contracts.events import Event, now_ms
+from contracts.events import MAX_ABS_VALUE, Event, encode_event, now_ms
 from contracts.redis_keys import parse_skipped
 from contracts.settings import to_env
 from contracts.window_results import PERCENTILES
@@ -150,16 +150,19 @@ def test_garbage_records_are_skipped_and_counted(start_job: Callable[..., Privat
     rng = random.Random(11)
     base = base_time_ms()
     events = generate_events(rng, start_ms=base, duration_ms=40_000, count=200)
-    job.produce(events[:100], extra_raw=GARBAGE)
-    job.produce(events[100:], extra_raw=GARBAGE)
+    # On time, but |value| beyond contracts.events.MAX_ABS_VALUE: skipped as bad_value, never summed.
+    garbage = [*GARBAGE, encode_event("too-big", "click", "u", -1.5 * MAX_ABS_VALUE, base + 5_000, {})]
+    job.produce(events[:100], extra_raw=garbage)
+    job.produce(events[100:], extra_raw=garbage)
     job.heartbeat(base + 120_000)
 
     assert_matches_oracle(job, events, "30s/10s")
     assert job.cluster.job(job.job_id)["state"] == "RUNNING"
-    wait_until(lambda: skipped_records(job) == 2 * len(GARBAGE), 30,
-               f"{2 * len(GARBAGE)} skipped records counted")
-    # The ledger tells the reasons apart (and none of it is late).
+    wait_until(lambda: skipped_records(job) == 2 * len(garbage), 30,
+               f"{2 * len(garbage)} skipped records counted")
+    # The ledger tells the reasons apart (and none of it is late); the value beyond the bound is bad_value.
     expected_ledger = {key: 2 * count for key, count in GARBAGE_LEDGER.items()}
+    expected_ledger[("bad_value", "click")] += 2
     wait_until(lambda: ledger_totals(job) == expected_ledger, 30, f"the ledger to read {expected_ledger}")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import AsyncIterator
 
 import pytest
@@ -109,3 +111,24 @@ async def test_invalid_member_stays_in_redis_and_does_not_block_the_rest(
     assert report.lag_s > 0  # the invalid member is the oldest closed entry left
     assert_synced_exactly_once(await read_rows(infra.postgres_dsn, pg_schema), closed)
     assert redis_windows(redis_client, redis_keys) == {"not a window"}
+
+
+async def test_a_member_with_a_non_finite_sum_is_synced_not_stuck(
+    worker: SyncWorker, infra: Infra, pg_schema: str, redis_client: redis.Redis, redis_keys: RedisKeys
+) -> None:
+    """Left by a writer older than the value bound: Infinity and NaN tokens (null since) reach PostgreSQL."""
+    fields = make_window("click", "30s", PAST_MS).model_dump()
+    old = [json.dumps({**fields, "window_start": PAST_MS + k * 10_000, "window_end": PAST_MS + k * 10_000 + 30_000,
+                       "total_value": total}, separators=(",", ":"))
+           for k, total in enumerate((float("inf"), float("-inf"), float("nan")))]
+    old.append(make_window("click", "30s", PAST_MS + 30_000).model_copy(update={"total_value": math.nan}).to_json())
+    scored = {member: PAST_MS + k * 10_000 for k, member in enumerate(old)}
+    redis_client.zadd(redis_keys.windows("click", "30s"), scored)
+
+    report = await worker.run_cycle()
+
+    assert (report.synced, report.invalid) == (4, 0)
+    totals = [row.total_value for row in sorted(await read_rows(infra.postgres_dsn, pg_schema),
+                                                key=lambda row: row.window_start)]
+    assert totals[:2] == [math.inf, -math.inf] and all(math.isnan(total) for total in totals[2:])
+    assert redis_windows(redis_client, redis_keys) == set()

@@ -62,6 +62,8 @@ BAD_REQUESTS: list[tuple[str, bytes, dict[str, str], int, str]] = [
     ("latin-1", '{"event_type":"click","user_id":"jos\xe9"}'.encode("latin-1"), {}, 400, "UTF-8"),
     ("missing user", b'{"event_type":"click"}', {}, 422, "user_id"),
     ("string value", b'{"event_type":"click","user_id":"u","value":"3"}', {}, 422, "value"),
+    ("value beyond 1e15", b'{"event_type":"click","user_id":"u","value":-1.5e15}', {}, 422,
+     "value: Input should be greater than or equal to -1000000000000000"),
     ("bad type slug", b'{"event_type":"DROP TABLE","user_id":"u"}', {}, 422, "event_type"),
     ("bad timestamp", b'{"event_type":"click","user_id":"u","timestamp":"soon"}', {}, 422, "timestamp"),
     ("unknown field", b'{"event_type":"click","user_id":"u","admin":true}', {}, 422, "admin"),
