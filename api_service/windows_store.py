@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 import redis.asyncio as aioredis
 from pydantic import ValidationError
@@ -69,11 +69,22 @@ class RealtimeStore:
         return [window for window in parse_members(members) if is_closed(window.window_end, now_ms)]
 
     async def event_types(self) -> list[str]:
-        return sorted(await cast(Awaitable[set[str]], self.client.smembers(self.keys.event_types)))
+        """The live event types (the writer prunes those quiet for EVENT_TYPE_QUIET_S), sorted."""
+        return sorted(await self.client.zrange(self.keys.event_types, 0, -1))
 
     async def window_sizes(self) -> list[str]:
-        members = await cast(Awaitable[set[str]], self.client.smembers(self.keys.window_sizes))
-        return sorted(members, key=parse_duration_s)
+        """The live window sizes, shortest first."""
+        return sorted(await self.client.zrange(self.keys.window_sizes, 0, -1), key=parse_duration_s)
+
+    async def latest_of(self, event_types: list[str], window_size: str) -> list[WindowMetrics]:
+        """The newest window in Redis of each of `event_types` (none for a type without one), in one round trip."""
+        if not event_types:
+            return []
+        async with self.client.pipeline(transaction=False) as pipe:
+            for name in event_types:
+                pipe.zrevrange(self.keys.windows(name, window_size), 0, 0)
+            replies: list[list[str]] = await pipe.execute()
+        return parse_members(member for reply in replies for member in reply)
 
     async def latest_per_series(self, event_type: str | None, window_size: str | None) -> list[WindowMetrics]:
         """The newest window of every known (event_type, window_size), narrowed by the optional filters."""
@@ -122,6 +133,24 @@ class HistoryStore:
             limit,
         )
         return [row_to_window(row) for row in rows]
+
+    async def latest_of(self, event_types: list[str], window_size: str) -> list[WindowMetrics]:
+        """The newest synced window of each of `event_types`: one index lookup per type, one query."""
+        if not event_types:
+            return []
+        rows = await self.pool.fetch(
+            f"SELECT m.* FROM unnest($1::text[]) AS t(event_type) CROSS JOIN LATERAL ("
+            f"SELECT {WINDOW_COLUMNS_SQL} FROM {METRICS_TABLE} "
+            "WHERE event_type = t.event_type AND window_size = $2 ORDER BY window_start DESC LIMIT 1) AS m",
+            event_types,
+            window_size,
+        )
+        return [row_to_window(row) for row in rows]
+
+
+def newest_by_volume(windows: Iterable[WindowMetrics]) -> list[WindowMetrics]:
+    """The types with the newest window first, by count within one window_start, then by name."""
+    return sorted(windows, key=lambda window: (-window.window_start, -window.count, window.event_type))
 
 
 def to_ms(value: datetime | None, default_ms: int) -> int:

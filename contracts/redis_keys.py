@@ -2,7 +2,15 @@
 
 - `{prefix}:windows:{event_type}:{window_size}`: sorted set, member = canonical `WindowMetrics`
   JSON, score = window_start (ms). Exactly one member per window_start (writers upsert).
-- `{prefix}:registry:event_types` / `{prefix}:registry:window_sizes`: sets of known names.
+- `{prefix}:registry:event_types:last_end` / `{prefix}:registry:window_sizes:last_end`: sorted sets of the
+  names windows are written for, scored by the newest window_end written for each (ms). A name whose newest
+  window ended more than EVENT_TYPE_QUIET_S before the window being written is pruned: the lists (and the
+  WebSocket snapshot) hold the names active within that horizon of the newest window, so a type that goes
+  quiet drops out while the others go on; when everything stops, the last ones stay listed.
+  (Until issue 14 they were plain sets at `{prefix}:registry:event_types` / `window_sizes`, no longer used.)
+- `{prefix}:writer`: hash, `last_write_ms` = wall-clock time of the newest window write (freshness).
+- `{prefix}:admission:event_types`: sorted set, event type -> when track_service last accepted an event of
+  it (ms); the admission limit on live event types (TRACK_MAX_EVENT_TYPES) counts its members.
 - `{prefix}:updates`: pub/sub channel carrying every window result as it is written.
 - `{prefix}:skipped:{minute_start_ms}` and `{prefix}:skipped:total`: hashes counting the records the job
   skipped, field `{reason}:{event_type}` (`-` when the record had no valid event type); the minute buckets
@@ -11,6 +19,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -44,11 +53,23 @@ class RedisKeys:
 
     @property
     def event_types(self) -> str:
-        return f"{self.prefix}:registry:event_types"
+        """Sorted set: event type -> newest window_end written for it."""
+        return f"{self.prefix}:registry:event_types:last_end"
 
     @property
     def window_sizes(self) -> str:
-        return f"{self.prefix}:registry:window_sizes"
+        """Sorted set: window size -> newest window_end written for it."""
+        return f"{self.prefix}:registry:window_sizes:last_end"
+
+    @property
+    def writer_status(self) -> str:
+        """Hash written with every window: `last_write_ms`."""
+        return f"{self.prefix}:writer"
+
+    @property
+    def admitted_event_types(self) -> str:
+        """Sorted set: event type -> when track_service last accepted an event of it."""
+        return f"{self.prefix}:admission:event_types"
 
     @property
     def updates_channel(self) -> str:
@@ -87,36 +108,52 @@ def parse_window_key(name: str, keys: RedisKeys) -> WindowKey | None:
     return WindowKey(name=name, event_type=event_type, window_size=window_size, size_ms=size_s * 1000)
 
 
-# Upsert one window atomically: drop any member with the same window_start, add the new one,
-# register the names, refresh the TTL and publish. KEYS: zset, event_types, window_sizes.
-# ARGV: window_start, member, event_type, window_size, ttl_s, channel.
+# Upsert one window atomically: drop any member with the same window_start, add the new one, register
+# the names with the newest window_end (ZADD GT) and prune those quiet for longer than the horizon, note
+# the time of the write, refresh the TTL and publish.
+# KEYS: zset, event_types, window_sizes, writer status.
+# ARGV: window_start, member, event_type, window_size, ttl_s, channel, window_end, quiet_ms (0: never
+# prune), now_ms. Lua numbers are doubles: epoch milliseconds are exact and print whole (%.14g).
 UPSERT_WINDOW_LUA = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1])
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
-redis.call('SADD', KEYS[2], ARGV[3])
-redis.call('SADD', KEYS[3], ARGV[4])
+redis.call('ZADD', KEYS[2], 'GT', ARGV[7], ARGV[3])
+redis.call('ZADD', KEYS[3], 'GT', ARGV[7], ARGV[4])
+if tonumber(ARGV[8]) > 0 then
+  local quiet = '(' .. (tonumber(ARGV[7]) - tonumber(ARGV[8]))
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', quiet)
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', quiet)
+end
+redis.call('HSET', KEYS[4], 'last_write_ms', ARGV[9])
 if tonumber(ARGV[5]) > 0 then
   redis.call('EXPIRE', KEYS[1], ARGV[5])
 end
 redis.call('PUBLISH', ARGV[6], ARGV[2])
 return 1
 """
+DEFAULT_QUIET_S = 3600
 
 
-def upsert_window_call(keys: RedisKeys, window: WindowMetrics, ttl_s: int) -> tuple[list[str], list[str | int]]:
-    """KEYS and ARGV of UPSERT_WINDOW_LUA for one window."""
+def upsert_window_call(
+    keys: RedisKeys, window: WindowMetrics, ttl_s: int, quiet_s: int = DEFAULT_QUIET_S, now_ms: int | None = None
+) -> tuple[list[str], list[str | int]]:
+    """KEYS and ARGV of UPSERT_WINDOW_LUA for one window (written now, unless `now_ms` says otherwise)."""
     return (
-        [keys.windows(window.event_type, window.window_size), keys.event_types, keys.window_sizes],
-        [window.window_start, window.to_json(), window.event_type, window.window_size, ttl_s, keys.updates_channel],
+        [keys.windows(window.event_type, window.window_size), keys.event_types, keys.window_sizes,
+         keys.writer_status],
+        [window.window_start, window.to_json(), window.event_type, window.window_size, ttl_s, keys.updates_channel,
+         window.window_end, quiet_s * 1000, int(time.time() * 1000) if now_ms is None else now_ms],
     )
 
 
-def upsert_windows(client: Any, keys: RedisKeys, windows: Iterable[WindowMetrics], ttl_s: int = 0) -> None:
+def upsert_windows(
+    client: Any, keys: RedisKeys, windows: Iterable[WindowMetrics], ttl_s: int = 0, quiet_s: int = DEFAULT_QUIET_S
+) -> None:
     """Write windows exactly as the Flink job does, pipelined (a sync redis-py client)."""
     script = client.register_script(UPSERT_WINDOW_LUA)
     pipe = client.pipeline(transaction=False)
     for window in windows:
-        script_keys, args = upsert_window_call(keys, window, ttl_s)
+        script_keys, args = upsert_window_call(keys, window, ttl_s, quiet_s)
         script(keys=script_keys, args=args, client=pipe)
     pipe.execute()
 

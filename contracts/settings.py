@@ -57,6 +57,18 @@ class RedisSettings(BaseServiceSettings):
         return f"redis://{auth}{self.redis_host}:{self.redis_port}/{self.redis_db}"
 
 
+class RegistrySettings(BaseServiceSettings):
+    """The live registries of event types (contracts/redis_keys.py): when a name counts as gone quiet."""
+
+    event_type_quiet_s: int = Field(
+        default=3600, ge=1,
+        description=(
+            "An event type (or window size) with no window ending within this many seconds of the newest window "
+            "drops out of the API's lists; one track_service has not accepted for this long frees its admission slot."
+        ),
+    )
+
+
 class PostgresSettings(BaseServiceSettings):
     postgres_host: str = "localhost"
     postgres_port: int = Field(default=5432, ge=1, le=65535)

@@ -39,7 +39,8 @@ def build(env: TableEnvironment, settings: Settings) -> None:
     """Declare sources, views and sinks and add the job's inserts to a statement set."""
     writer = udf(
         RedisWindowWriter(
-            settings.redis_url, settings.redis_key_prefix, settings.redis_ttl_s, settings.print_results
+            settings.redis_url, settings.redis_key_prefix, settings.redis_ttl_s, settings.print_results,
+            settings.event_type_quiet_s,
         ),
         result_type=WRITER_RESULT_TYPE,
         deterministic=False,

@@ -18,6 +18,7 @@ from pyflink.table.udf import FunctionContext, ScalarFunction
 from contracts.events import now_ms
 from contracts.redis_keys import (
     COUNT_SKIPPED_LUA,
+    DEFAULT_QUIET_S,
     UPSERT_WINDOW_LUA,
     RedisKeys,
     SkippedCount,
@@ -81,14 +82,17 @@ class RedisScript(ScalarFunction):  # type: ignore[misc]
 class RedisWindowWriter(RedisScript):
     script = UPSERT_WINDOW_LUA
 
-    def __init__(self, redis_url: str, key_prefix: str, ttl_s: int, print_results: bool) -> None:
+    def __init__(
+        self, redis_url: str, key_prefix: str, ttl_s: int, print_results: bool, quiet_s: int = DEFAULT_QUIET_S
+    ) -> None:
         super().__init__(redis_url, key_prefix)
         self.ttl_s = ttl_s
+        self.quiet_s = quiet_s
         self.print_results = print_results
 
     def eval(self, *columns: Any) -> int:
         metrics = window_metrics(*columns)
-        script_keys, args = upsert_window_call(self.keys, metrics, self.ttl_s)
+        script_keys, args = upsert_window_call(self.keys, metrics, self.ttl_s, self.quiet_s)
         self._run(keys=script_keys, args=args)
         if self.print_results:
             # PyFlink swaps print() for one that logs to the TaskManager's log; it takes no `flush`.

@@ -6,13 +6,13 @@ from pathlib import Path
 
 from pydantic import Field
 
-from contracts.settings import KafkaSettings, RedisSettings, WindowSettings
+from contracts.settings import KafkaSettings, RedisSettings, RegistrySettings, WindowSettings
 
 # Built by `make setup` (mvn package in flink_service/functions); images set FLINK_FUNCTIONS_JAR.
 FUNCTIONS_JAR = Path(__file__).resolve().parent / "functions" / "target" / "event-functions.jar"
 
 
-class Settings(KafkaSettings, RedisSettings, WindowSettings):
+class Settings(KafkaSettings, RedisSettings, RegistrySettings, WindowSettings):
     flink_rest_url: str = Field(default="http://localhost:8081", description="JobManager REST endpoint.")
     flink_job_name: str = Field(default="event-metrics", min_length=1)
     flink_parallelism: int = Field(default=1, ge=1)

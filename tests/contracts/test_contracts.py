@@ -120,7 +120,8 @@ def test_redis_key_layout() -> None:
     keys = RedisKeys("metrics")
     assert keys.windows("click", "30s") == "metrics:windows:click:30s"
     assert (keys.event_types, keys.window_sizes, keys.updates_channel) == (
-        "metrics:registry:event_types", "metrics:registry:window_sizes", "metrics:updates")
+        "metrics:registry:event_types:last_end", "metrics:registry:window_sizes:last_end", "metrics:updates")
+    assert (keys.writer_status, keys.admitted_event_types) == ("metrics:writer", "metrics:admission:event_types")
 
 
 def test_a_window_is_closed_once_its_end_plus_the_grace_has_passed() -> None:
