@@ -8,10 +8,13 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import redis.asyncio as aioredis
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from contracts.events_topic import ensure_topic
+from contracts.redis_keys import RedisKeys
+from track_service.admission import EventTypeAdmission
 from track_service.dedup import RecentEventIds
 from track_service.ingest import Ingestor
 from track_service.prometheus import TrackPrometheus
@@ -21,6 +24,7 @@ from track_service.settings import Settings
 from track_service.validation import RequestRejected
 
 log = logging.getLogger("track_service")
+ADMISSION_TIMEOUT_S = 0.5
 
 
 @asynccontextmanager
@@ -29,16 +33,36 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     if settings.track_create_topic:
         await asyncio.to_thread(ensure_topic, settings, settings.track_startup_timeout_s)
+    if not settings.api_keys:
+        log.warning("write keys are off (TRACK_API_KEYS is empty): anyone who can reach this service can send events")
     publisher = EventPublisher(settings)
     publisher.start()
     recent = RecentEventIds(settings.track_dedup_horizon_s, settings.track_dedup_max_entries)
-    app.state.ingestor = Ingestor(publisher, recent, app.state.prometheus)
+    redis_client = admission_client(settings)
+    admission = None if redis_client is None else EventTypeAdmission(
+        redis_client, RedisKeys(settings.redis_key_prefix), settings.track_max_event_types,
+        settings.event_type_quiet_s, settings.track_admission_cache_s, app.state.prometheus,
+    )
+    app.state.ingestor = Ingestor(publisher, recent, app.state.prometheus, admission)
     try:
         yield
     finally:
         unsent = await publisher.close(10)
         if unsent:
             log.warning("%d events were still unacknowledged at shutdown", unsent)
+        if redis_client is not None:
+            await redis_client.aclose()
+
+
+def admission_client(settings: Settings) -> aioredis.Redis | None:
+    """The Redis client of the event-type limit (None when TRACK_MAX_EVENT_TYPES is 0): short timeouts, since
+    a check that cannot be made admits the event rather than hold it (see track_service/admission.py)."""
+    if settings.track_max_event_types == 0:
+        return None
+    return aioredis.Redis(
+        host=settings.redis_host, port=settings.redis_port, password=settings.redis_password or None,
+        db=settings.redis_db, socket_connect_timeout=ADMISSION_TIMEOUT_S, socket_timeout=ADMISSION_TIMEOUT_S,
+    )
 
 
 async def rejected(request: Request, error: Exception) -> JSONResponse:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from track_service.admission import EventTypeAdmission
 from track_service.dedup import Attempt, RecentEventIds
 from track_service.prometheus import TrackPrometheus
 from track_service.publisher import EventPublisher
@@ -22,10 +23,14 @@ _UNSET: dict[str, Any] = {}
 class Ingestor:
     """Skips retried event_ids, publishes the rest and reports the fate of each checked item."""
 
-    def __init__(self, publisher: EventPublisher, recent: RecentEventIds, prometheus: TrackPrometheus) -> None:
+    def __init__(
+        self, publisher: EventPublisher, recent: RecentEventIds, prometheus: TrackPrometheus,
+        admission: EventTypeAdmission | None = None,
+    ) -> None:
         self.publisher = publisher
         self.recent = recent
         self.prometheus = prometheus
+        self.admission = admission
 
     async def ingest(self, checked: Sequence[EventRecord | RequestRejected], endpoint: str) -> list[dict[str, Any]]:
         """One result per checked item, shaped like `ItemResult` (plain dicts and column-wise passes:
@@ -40,6 +45,10 @@ class Ingestor:
             else:
                 indexes.append(index)
                 records.append(item)
+        if self.admission is not None and records:
+            refused = await self.admission.refused({record[4] for record in records})
+            if refused:
+                indexes, records = self._refuse(refused, indexes, records, results, endpoint)
         attempt = self.recent.attempt()
         # Only a client-chosen event_id can come back in a retry.
         earlier = self.recent.claim_all([record[0] if record[3] else None for record in records], attempt)
@@ -65,6 +74,25 @@ class Ingestor:
         self.prometheus.accepted.labels(endpoint).inc(accepted)
         self.prometheus.rejected.labels("kafka_unavailable").inc(failed)
         return results
+
+    def _refuse(
+        self, refused: frozenset[str], indexes: list[int], records: list[EventRecord], results: list[dict[str, Any]],
+        endpoint: str,
+    ) -> tuple[list[int], list[EventRecord]]:
+        """Mark the records of refused event types rejected (counted); the indexes and records left."""
+        assert self.admission is not None
+        kept_indexes, kept = [], []
+        for index, record in zip(indexes, records, strict=True):
+            if record[4] in refused:
+                message = self.admission.rejection_message(record[4])
+                field = "event_type" if endpoint == "track" else f"events[{index}].event_type"
+                results[index] = {"index": index, "status": "rejected", "error": f"{field}: {message}",
+                                  "errors": [{"field": field, "message": message}]}
+            else:
+                kept_indexes.append(index)
+                kept.append(record)
+        self.prometheus.rejected.labels("event_type_limit").inc(len(records) - len(kept))
+        return kept_indexes, kept
 
     async def _publish(self, records: list[EventRecord], attempt: Attempt) -> list[str | None]:
         started = time.perf_counter()

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 PROMETHEUS_PATH = "/internal/metrics"  # the seed's /metrics belongs to the insights API
 
@@ -26,6 +26,16 @@ class TrackPrometheus:
         self.produce_latency = Histogram(
             "track_produce_latency_seconds", "From produce() to Kafka's ack (or failure), per request.",
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
+
+        self.admission_unchecked = Counter(
+            "track_admission_unchecked",
+            "Event-type admission checks skipped because Redis did not answer (those events were admitted).",
+            registry=self.registry,
+        )
+        self.live_event_types = Gauge(
+            "track_live_event_types", "Live event types in the admission registry at the last check (all replicas).",
             registry=self.registry,
         )
 

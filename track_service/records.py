@@ -29,9 +29,10 @@ from contracts.events import (
 from track_service.validation import DECODE_ERRORS, RequestRejected, batch_items, parse_json_body, to_event
 
 # An event ready to produce: (event_id, user_id: the Kafka key, value: the Kafka value as made by
-# contracts.events.encode_event, client_event_id: the client chose event_id, so a retry repeats it).
+# contracts.events.encode_event, client_event_id: the client chose event_id, so a retry repeats it,
+# event_type: for the admission limit on live event types).
 # A plain tuple: a NamedTuple's Python-level constructor cost a tenth of an event's whole path.
-EventRecord = tuple[str, str, bytes, bool]
+EventRecord = tuple[str, str, bytes, bool, str]
 
 
 _Id = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID_LENGTH)]
@@ -99,7 +100,8 @@ def _records(events: list[PlainEvent], received_ms: int) -> list[EventRecord] | 
     ):
         return None
     event_ids: list[str] = [event.event_id for event in events]  # type: ignore[misc]  # filled above
-    return list(zip(event_ids, [event.user_id for event in events], values, client_event_ids, strict=True))
+    return list(zip(event_ids, [event.user_id for event in events], values, client_event_ids,
+                    [event.event_type for event in events], strict=True))
 
 
 def plain_record(item: Any, received_ms: int) -> EventRecord | None:
@@ -121,7 +123,7 @@ def check_item(item: Any, received_ms: int, prefix: str = "") -> EventRecord | R
         event = to_event(item, received_ms, prefix)
     except RequestRejected as rejected:
         return rejected
-    return event.event_id, event.user_id, event.to_kafka_value(), item.get("event_id") is not None
+    return event.event_id, event.user_id, event.to_kafka_value(), item.get("event_id") is not None, event.event_type
 
 
 def plain_batch(raw: bytes, max_events: int, received_ms: int) -> list[EventRecord] | None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from contracts.settings import KafkaSettings
+from contracts.settings import KafkaSettings, RedisSettings, RegistrySettings
 
 
-class Settings(KafkaSettings):
+class Settings(KafkaSettings, RedisSettings, RegistrySettings):
     track_host: str = Field(default="0.0.0.0", description="Interface uvicorn binds to.")
     track_port: int = Field(default=8001, ge=1, le=65535, description="HTTP port (the insights API keeps 8000).")
     track_api_keys: str = Field(
@@ -34,6 +34,13 @@ class Settings(KafkaSettings):
     )
     track_dedup_max_entries: int = Field(
         default=1_000_000, ge=0, description="Bound on remembered event_ids (oldest forgotten first)."
+    )
+    track_max_event_types: int = Field(
+        default=1000, ge=0,
+        description="Most live event types across every replica (422 for a new type past it); 0 = no limit, no Redis.",
+    )
+    track_admission_cache_s: float = Field(
+        default=10, gt=0, description="How long a replica trusts an event type's admission before asking Redis again.",
     )
     track_create_topic: bool = Field(default=True, description="Create the events topic at start when missing.")
     track_startup_timeout_s: float = Field(

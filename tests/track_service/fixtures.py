@@ -22,6 +22,7 @@ def service_settings(bootstrap: str, topic: str, **overrides: Any) -> Settings:
         "kafka_topic_partitions": 3,
         "track_delivery_timeout_ms": 5000,
         "track_api_keys": "",
+        "track_max_event_types": 0,  # no admission limit (no Redis) unless a test asks for one
         **overrides,
     }
     return Settings(**values)

@@ -12,7 +12,7 @@ from track_service.records import EventRecord
 
 async def test_each_failed_report_lands_on_its_own_item() -> None:
     # values 0 and 3, 1 and 4 are equal
-    records: list[EventRecord] = [(f"e{i}", "u", f"value-{i % 3}".encode(), True) for i in range(5)]
+    records: list[EventRecord] = [(f"e{i}", "u", f"value-{i % 3}".encode(), True, "click") for i in range(5)]
     future: asyncio.Future[list[str | None]] = asyncio.get_running_loop().create_future()
     outcome = RequestDeliveries(records, future)
     timed_out = KafkaError(KafkaError._MSG_TIMED_OUT)

@@ -172,13 +172,14 @@ def test_the_fast_paths_agree_with_the_pydantic_model() -> None:
         event = to_event(item, received_ms)  # raises if the model disagrees
         expected = json.loads(event.to_kafka_value())
         client_event_id = item.get("event_id") is not None
-        for event_id, user_id, value, chosen in (record, in_a_batch[0]):
+        for event_id, user_id, value, chosen, event_type in (record, in_a_batch[0]):
             if not client_event_id:
                 expected["event_id"] = event_id
             assert json.loads(value) == expected, item
             if client_event_id:  # the same bytes as contracts.events.encode_event writes
                 assert value == event.to_kafka_value()
-            assert (event_id, user_id, chosen) == (expected["event_id"], event.user_id, client_event_id)
+            assert (event_id, user_id, chosen, event_type) == (expected["event_id"], event.user_id, client_event_id,
+                                                               event.event_type)
     assert 1000 < fast < 4000, "the random items must exercise both paths"
 
 
