@@ -61,6 +61,29 @@ async def require_write_key(request: Request, settings: SettingsDep) -> None:
         )
 
 
+def is_json_media_type(content_type: str) -> bool:
+    """application/json or application/*+json, with no charset or UTF-8 (JSON's only encoding, RFC 8259)."""
+    media, _, parameters = content_type.partition(";")
+    media = media.strip().lower()
+    if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
+        return False
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in ("utf-8", "utf8"):
+            return False
+    return True
+
+
+async def require_json(request: Request) -> None:
+    """415 unless the body is declared as JSON (`Content-Type: application/json`)."""
+    content_type = request.headers.get("content-type")
+    if content_type is None or not is_json_media_type(content_type):
+        got = f"got {content_type!r}" if content_type is not None else "none was sent"
+        raise RequestRejected(
+            415, "unsupported_media_type", f"send the body as JSON with Content-Type: application/json ({got})"
+        )
+
+
 async def read_body(request: Request, settings: SettingsDep) -> bytes:
     """The raw body, 413 past TRACK_MAX_BODY_BYTES (declared or actually read, chunked bodies included)."""
     limit = settings.track_max_body_bytes

@@ -69,6 +69,11 @@ BAD_REQUESTS: list[tuple[str, bytes, dict[str, str], int, str]] = [
     ("unknown field", b'{"event_type":"click","user_id":"u","admin":true}', {}, 422, "admin"),
     ("array", b"[]", {}, 422, "body"),
     ("too large", b'{"event_type":"click","user_id":"' + b"u" * 70_000 + b'"}', {}, 413, "limit"),
+    ("text/plain", b'{"event_type":"click","user_id":"u"}', {"content-type": "text/plain"}, 415, "application/json"),
+    ("xml", b"<event/>", {"content-type": "application/xml"}, 415, "'application/xml'"),
+    ("form", b"event_type=click", {"content-type": "application/x-www-form-urlencoded"}, 415, "Content-Type"),
+    ("latin-1 charset", b'{"event_type":"click","user_id":"u"}', {"content-type": "application/json; charset=latin-1"},
+     415, "charset=latin-1"),
 ]
 
 
@@ -86,6 +91,18 @@ def test_bad_inputs_get_4xx_naming_the_problem_and_publish_nothing(
     assert end_offsets(infra.kafka_bootstrap, events_topic) == 0
 
 
+def test_the_content_type_must_say_json(infra: Infra, service: RunningService) -> None:
+    """Issue 14 point 7: 415 for a body not declared as JSON, on both endpoints; JSON media types pass."""
+    body = b'{"event_type":"click","user_id":"u"}'
+    for path in ("/track", "/track/batch"):
+        missing = httpx.post(f"{service.url}{path}", content=body)
+        assert missing.status_code == 415 and "none was sent" in missing.json()["detail"], missing.text
+    for content_type in ("application/json", "application/json; charset=UTF-8", "application/vnd.event+json"):
+        response = httpx.post(f"{service.url}/track", content=body, headers={"content-type": content_type})
+        assert response.status_code == 202, (content_type, response.text)
+    assert end_offsets(infra.kafka_bootstrap, service.settings.kafka_events_topic) == 3
+
+
 def test_body_limit_counts_bytes_read_including_chunked_bodies(
     infra: Infra, events_topic: str, serve: Callable[[Settings], RunningService]
 ) -> None:
@@ -97,9 +114,10 @@ def test_body_limit_counts_bytes_read_including_chunked_bodies(
             yield b"x" * 1024
         yield b'"}}'
 
-    oversized = httpx.post(f"{service.url}/track", content=chunks(8192))
+    json_type = {"content-type": "application/json"}
+    oversized = httpx.post(f"{service.url}/track", content=chunks(8192), headers=json_type)
     assert oversized.status_code == 413, oversized.text
-    small = httpx.post(f"{service.url}/track", content=chunks(2048))
+    small = httpx.post(f"{service.url}/track", content=chunks(2048), headers=json_type)
     assert small.status_code == 202, small.text
     assert end_offsets(infra.kafka_bootstrap, events_topic) == 1
 
@@ -189,7 +207,7 @@ def test_health_metrics_and_docs(service: RunningService) -> None:
     health = httpx.get(f"{service.url}/health")
     assert health.status_code == 200 and health.json()["kafka"] == "reachable"
     httpx.post(f"{service.url}/track", json={"event_type": "click", "user_id": "u"})
-    httpx.post(f"{service.url}/track", content=b"{")
+    httpx.post(f"{service.url}/track", content=b"{", headers={"content-type": "application/json"})
     metrics = httpx.get(f"{service.url}/internal/metrics").text
     assert 'track_events_accepted_total{endpoint="track"} 1.0' in metrics
     assert 'track_events_rejected_total{reason="invalid_json"} 1.0' in metrics

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from contracts.events import TrackEvent, now_ms
-from track_service.deps import IngestorDep, RequestBody, SettingsDep, require_write_key
+from track_service.deps import IngestorDep, RequestBody, SettingsDep, require_json, require_write_key
 from track_service.records import check_item, read_batch
 from track_service.settings import Settings
 from track_service.validation import parse_json_body
@@ -51,6 +51,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "Malformed body (JSON, UTF-8, nesting, non-finite numbers)"},
     401: {"model": ErrorBody, "description": "Missing or wrong write key (when TRACK_API_KEYS is set)"},
     413: {"model": ErrorBody, "description": "Body (or batch) too large"},
+    415: {"model": ErrorBody, "description": "The body is not declared as JSON (Content-Type: application/json)"},
     422: {"model": ErrorBody, "description": "A field is missing or has the wrong type or value"},
     503: {"model": ErrorBody, "description": "Kafka did not acknowledge: nothing was accepted, retry later"},
 }
@@ -90,7 +91,7 @@ def _json_body(schema: dict[str, Any], example: Any) -> dict[str, Any]:
 
 def build_router(settings: Settings) -> APIRouter:
     """The two endpoints, documented with this configuration's batch limit, behind the write-key check."""
-    routes = APIRouter(dependencies=[Depends(require_write_key)])
+    routes = APIRouter(dependencies=[Depends(require_write_key), Depends(require_json)])
     routes.add_api_route(
         "/track", track, methods=["POST"], status_code=202, response_model=TrackAccepted,
         responses=ERROR_RESPONSES, openapi_extra=_json_body(_event_schema(), EXAMPLE), summary="Record one event",
