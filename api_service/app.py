@@ -15,6 +15,7 @@ from api_service.resources import lifespan
 from api_service.routes import health, live, metrics, registry, skipped
 from api_service.routes.dashboard import mount_dashboard
 from api_service.settings import Settings
+from contracts.docs_pages import add_offline_docs
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ async def redis_down(request: Request, error: Exception) -> JSONResponse:
 
 def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(
+        docs_url=None, redoc_url=None,  # served by add_offline_docs below
         title="Real-time analytics insights API",
         version="0.1.0",
         description=(
@@ -43,6 +45,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    add_offline_docs(app)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(RedisError, redis_down)
     for module in (metrics, registry, skipped, health, live):

@@ -12,6 +12,7 @@ import redis.asyncio as aioredis
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from contracts.docs_pages import add_offline_docs
 from contracts.events_topic import ensure_topic
 from contracts.redis_keys import RedisKeys
 from track_service.admission import EventTypeAdmission
@@ -74,11 +75,13 @@ async def rejected(request: Request, error: Exception) -> JSONResponse:
 
 def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(
+        docs_url=None, redoc_url=None,  # served by add_offline_docs below
         title="track_service",
         summary="Event ingestion: events are answered 202 once Kafka has acknowledged them.",
         lifespan=lifespan,
     )
     app.state.settings = settings
+    add_offline_docs(app)
     app.state.prometheus = TrackPrometheus()
     app.add_exception_handler(RequestRejected, rejected)
     app.include_router(track.build_router(settings))
