@@ -11,8 +11,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 
+from api_service.prometheus import ApiPrometheus
 from api_service.resources import lifespan
-from api_service.routes import health, live, metrics, registry, skipped
+from api_service.routes import health, live, metrics, prometheus, registry, skipped
 from api_service.routes.dashboard import mount_dashboard
 from api_service.settings import Settings
 from contracts.docs_pages import add_offline_docs
@@ -45,10 +46,11 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.prometheus = ApiPrometheus()
     add_offline_docs(app)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(RedisError, redis_down)
-    for module in (metrics, registry, skipped, health, live):
+    for module in (metrics, registry, skipped, health, prometheus, live):
         app.include_router(module.router)
     mount_dashboard(app, settings)
     return app

@@ -13,6 +13,7 @@ import redis.asyncio as aioredis
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
+from api_service.prometheus import ApiPrometheus
 from api_service.relay import LiveRelay
 from api_service.settings import Settings
 from api_service.windows_store import HistoryStore, RealtimeStore
@@ -46,8 +47,14 @@ async def get_relay(connection: HTTPConnection) -> LiveRelay:
     return relay
 
 
+async def get_prometheus(connection: HTTPConnection) -> ApiPrometheus:
+    prometheus: ApiPrometheus = connection.app.state.prometheus
+    return prometheus
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RedisDep = Annotated[aioredis.Redis, Depends(get_redis)]
 RealtimeDep = Annotated[RealtimeStore, Depends(get_realtime)]
 HistoryDep = Annotated[HistoryStore | None, Depends(get_history)]
 RelayDep = Annotated[LiveRelay, Depends(get_relay)]
+PrometheusDep = Annotated[ApiPrometheus, Depends(get_prometheus)]

@@ -22,6 +22,11 @@ class Settings(RedisSettings, PostgresSettings, RegistrySettings):
     )
     ws_ping_interval_s: float = Field(default=20.0, gt=0, description="Seconds between WebSocket keep-alive pings.")
     ws_ping_timeout_s: float = Field(default=20.0, gt=0, description="Seconds to wait for a pong before closing.")
+    api_freshness_max_s: float = Field(
+        default=60, gt=0,
+        description="/health says degraded when events arrive but no window was written, or the newest window "
+        "ended, longer ago than this (keep it above your smallest slide plus WATERMARK_DELAY_S).",
+    )
     redis_reconnect_max_s: float = Field(
         default=5.0, gt=0, description="Longest pause between the live relay's attempts to reach Redis again."
     )
