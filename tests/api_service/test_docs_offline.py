@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Route, expect, sync_playwright
 
-from tests.api_service.conftest import ApiServer
-from tests.conftest import Infra
-from tests.track_service.conftest import RunningService, service_settings
+from harness.infra import Infra
+from tests.api_service.fixtures import ApiServer
+from tests.track_service.fixtures import RunningService, service_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

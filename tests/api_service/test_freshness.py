@@ -9,7 +9,8 @@ import redis
 
 from contracts.events import now_ms
 from contracts.redis_keys import upsert_windows
-from tests.api_service.conftest import ApiServer, window
+from harness.windows import make_window as window
+from tests.api_service.fixtures import ApiServer
 
 MAX_AGE_S = 30
 

@@ -65,7 +65,7 @@ def test_metrics_are_the_newest_windows_wherever_they_are_and_realtime_what_redi
     api: ApiServer, infra: Infra, redis_client: redis.Redis, event_type: str
 ) -> None:
     """Issue 14 point 3: the sync worker moved five windows to PostgreSQL, Redis holds the newest one."""
-    windows = [window(event_type, BASE_MS + k * 10_000, count=k + 1) for k in range(6)]
+    windows = [make_window(event_type, BASE_MS + k * 10_000, count=k + 1) for k in range(6)]
     insert_history(infra.postgres_dsn, api.schema, windows[:5])
     upsert_windows(redis_client, api.keys, windows[5:])
 

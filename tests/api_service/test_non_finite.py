@@ -12,8 +12,10 @@ import redis
 from websockets.asyncio.client import connect
 
 from contracts.events import now_ms
-from tests.api_service.conftest import ApiServer, insert_history, window
-from tests.conftest import Infra
+from harness.infra import Infra
+from harness.stores import insert_history
+from harness.windows import make_window as window
+from tests.api_service.fixtures import ApiServer
 
 HOUR_MS = 3_600_000
 BASE_MS = (now_ms() - 2 * HOUR_MS) // 60_000 * 60_000

@@ -12,8 +12,10 @@ from websockets.asyncio.client import connect
 
 from contracts.events import now_ms
 from contracts.redis_keys import UPSERT_WINDOW_LUA, RedisKeys, upsert_window_call, upsert_windows
-from tests.api_service.conftest import ApiServer, insert_history, window
-from tests.conftest import Infra, unique_name
+from harness.infra import Infra, unique_name
+from harness.stores import insert_history
+from harness.windows import make_window as window
+from tests.api_service.fixtures import ApiServer
 
 HOUR_MS = 3_600_000
 BASE_MS = (now_ms() - 3 * HOUR_MS) // 60_000 * 60_000

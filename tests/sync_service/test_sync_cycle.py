@@ -117,11 +117,11 @@ async def test_a_member_with_a_non_finite_sum_is_synced_not_stuck(
     worker: SyncWorker, infra: Infra, pg_schema: str, redis_client: redis.Redis, redis_keys: RedisKeys
 ) -> None:
     """Left by a writer older than the value bound: Infinity and NaN tokens (null since) reach PostgreSQL."""
-    fields = make_window("click", "30s", PAST_MS).model_dump()
+    fields = make_window("click", PAST_MS).model_dump()
     old = [json.dumps({**fields, "window_start": PAST_MS + k * 10_000, "window_end": PAST_MS + k * 10_000 + 30_000,
                        "total_value": total}, separators=(",", ":"))
            for k, total in enumerate((float("inf"), float("-inf"), float("nan")))]
-    old.append(make_window("click", "30s", PAST_MS + 30_000).model_copy(update={"total_value": math.nan}).to_json())
+    old.append(make_window("click", PAST_MS + 30_000).model_copy(update={"total_value": math.nan}).to_json())
     scored = {member: PAST_MS + k * 10_000 for k, member in enumerate(old)}
     redis_client.zadd(redis_keys.windows("click", "30s"), scored)
 

@@ -12,8 +12,10 @@ import pytest
 import redis
 
 from contracts.redis_keys import RedisKeys
-from tests.conftest import Infra, free_port, unique_name, wait_until
-from tests.track_service.conftest import RunningService, read_topic, service_settings
+from harness.infra import Infra, free_port, unique_name
+from harness.kafka import read_topic
+from harness.waiting import wait_until
+from tests.track_service.fixtures import RunningService, service_settings
 from track_service.settings import Settings
 
 
