@@ -10,6 +10,7 @@ from fastapi import Query
 from fastapi.exceptions import RequestValidationError
 
 from contracts.events import EVENT_TYPE_PATTERN
+from contracts.history import datetime_to_ms
 
 WINDOW_SIZE_PATTERN = r"^[1-9][0-9]{0,5}[smh]$"
 MAX_LIMIT = 1000
@@ -40,19 +41,40 @@ WindowSize = Annotated[
 Limit = Annotated[
     int, Query(ge=1, le=MAX_LIMIT, description="Most windows returned, newest first.", openapi_examples=example(10))
 ]
-Timestamp = Annotated[
-    datetime | None,
-    Query(
-        description="ISO 8601 time, e.g. `2024-06-26T09:00:00Z` (UTC when no offset is given).",
-        openapi_examples=example("2024-06-26T09:00:00Z"),
-    ),
-]
+# An ISO 8601 date-time with seconds, optional fraction (to microseconds) and optional offset (UTC when
+# absent), years 0001-9999. It admits only real calendar dates (month lengths, leap days), so the schema says
+# exactly what is accepted; a number or a bare date is refused.
+_YEAR = r"(?:[0-9]{3}[1-9]|[0-9]{2}[1-9]0|[0-9][1-9]00|[1-9]000)"
+_LEAP_YEAR = r"(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
+TIME_PATTERN = (
+    rf"^(?:{_YEAR}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
+    rf"|(?:0[13578]|1[02])-31)|{_LEAP_YEAR}-02-29)"
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?$"
+)
 
 
-def as_utc(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
+def time_query(description: str, example_value: str) -> Any:
+    """An optional ISO 8601 time query parameter, checked against TIME_PATTERN."""
+    return Query(pattern=TIME_PATTERN, description=description, openapi_examples=example(example_value))
+
+
+StartTime = Annotated[str | None, time_query(
+    "ISO 8601 date-time, e.g. `2024-06-26T09:00:00Z` (UTC without an offset); inclusive.", "2024-06-26T09:00:00Z")]
+EndTime = Annotated[str | None, time_query(
+    "ISO 8601 date-time, exclusive: must be later than `start_time`.", "2024-06-26T10:00:00Z")]
+# What a datetime (and PostgreSQL through asyncpg) can hold: an offset can push a time just past either end.
+EARLIEST_MS = datetime_to_ms(datetime.min.replace(tzinfo=UTC))
+LATEST_MS = datetime_to_ms(datetime.max.replace(tzinfo=UTC))
+
+
+def time_ms(text: str | None, default_ms: int) -> int:
+    """A checked time parameter (matching TIME_PATTERN) as epoch ms, UTC when it has no offset."""
+    if text is None:
+        return default_ms
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return min(max(datetime_to_ms(value), EARLIEST_MS), LATEST_MS)
 
 
 def query_error(name: str, message: str, value: Any) -> RequestValidationError:

@@ -8,13 +8,12 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
 import redis.asyncio as aioredis
 from pydantic import ValidationError
 
-from contracts.history import METRICS_TABLE, WINDOW_COLUMNS_SQL, datetime_to_ms, ms_to_datetime, row_to_window
+from contracts.history import METRICS_TABLE, WINDOW_COLUMNS_SQL, ms_to_datetime, row_to_window
 from contracts.redis_keys import RedisKeys, SkippedCount, parse_skipped, skipped_bucket_keys
 from contracts.window_results import WindowMetrics
 from contracts.windows import is_closed, last_closed_start_ms, parse_duration_s
@@ -151,7 +150,3 @@ class HistoryStore:
 def newest_by_volume(windows: Iterable[WindowMetrics]) -> list[WindowMetrics]:
     """The types with the newest window first, by count within one window_start, then by name."""
     return sorted(windows, key=lambda window: (-window.window_start, -window.count, window.event_type))
-
-
-def to_ms(value: datetime | None, default_ms: int) -> int:
-    return default_ms if value is None else datetime_to_ms(value)

@@ -7,13 +7,13 @@ resolved record written to Kafka as one JSON object per message, keyed by `user_
 from __future__ import annotations
 
 import json
-import math
+import re
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 EVENT_TYPE_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 MAX_ID_LENGTH = 128  # user_id and event_id, in characters
@@ -25,6 +25,26 @@ MAX_TIMESTAMP_MS = 4_102_444_800_000
 # the Flink job (records beyond it are skipped as `bad_value`). A window's sum then stays finite:
 # |total_value| <= count * 1e15, and a double overflows only past ~1.8e308, i.e. after more than 1e293 events.
 MAX_ABS_VALUE = 1e15
+# A timestamp string: an ISO 8601 / RFC 3339 date-time in 2000..2099 with seconds, optional fraction (up to
+# microseconds) and optional offset (UTC when absent), e.g. 2024-06-26T09:00:00Z. The pattern admits only
+# real calendar dates (month lengths, leap days), so the OpenAPI schema that carries it says exactly what
+# is accepted. (At the two edges an offset can move the instant out of 2000..2099 UTC: that is refused.)
+TIMESTAMP_TEXT_PATTERN = (
+    r"^(?:20[0-9]{2}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
+    r"|(?:0[13578]|1[02])-31)|20(?:[02468][048]|[13579][26])-02-29)"
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?$"
+)
+_TIMESTAMP_TEXT = re.compile(TIMESTAMP_TEXT_PATTERN)
+TIMESTAMP_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "integer", "minimum": MIN_TIMESTAMP_MS, "maximum": MAX_TIMESTAMP_MS - 1,
+         "description": "Epoch milliseconds, 2000-01-01 to 2099-12-31 (UTC)."},
+        {"type": "string", "pattern": TIMESTAMP_TEXT_PATTERN,
+         "description": "ISO 8601 date-time in 2000..2099, e.g. 2024-06-26T09:00:00Z (UTC without an offset)."},
+        {"type": "null"},
+    ],
+    "description": "Event time: epoch milliseconds or an ISO 8601 date-time; the time of receipt when absent.",
+}
 
 
 def now_ms() -> int:
@@ -38,14 +58,13 @@ def parse_timestamp_ms(value: Any) -> int:
     if isinstance(value, int):
         millis = value
     elif isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError("timestamp must be finite")
+        if not value.is_integer():  # also NaN and infinities
+            raise ValueError("timestamp must be whole epoch milliseconds")
         millis = int(value)
     elif isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError("timestamp string must be ISO 8601, e.g. 2024-06-26T09:00:00Z") from None
+        if _TIMESTAMP_TEXT.fullmatch(value) is None:
+            raise ValueError("timestamp string must be an ISO 8601 date-time in 2000..2099, e.g. 2024-06-26T09:00:00Z")
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=UTC)
         millis = int(parsed.timestamp() * 1000)
@@ -85,13 +104,9 @@ class TrackEvent(BaseModel):
         extra="forbid",
         json_schema_extra={
             "examples": [
-                {
-                    "event_type": "click",
-                    "user_id": "user-42",
-                    "value": 1.5,
-                    "timestamp": "2024-06-26T09:00:00Z",
-                    "properties": {"page": "/home"},
-                }
+                # No timestamp: the time of receipt. A fixed one would soon be behind the watermark: the
+                # event would be accepted, then skipped as late.
+                {"event_type": "click", "user_id": "user-42", "value": 1.5, "properties": {"page": "/home"}}
             ]
         },
     )
@@ -102,9 +117,7 @@ class TrackEvent(BaseModel):
         default=0.0, allow_inf_nan=False, ge=-MAX_ABS_VALUE, le=MAX_ABS_VALUE,
         description="A number, at most 1e15 in absolute value (so that window sums stay finite).",
     )
-    timestamp: int | None = Field(
-        default=None, description="Epoch ms or ISO 8601; the time of receipt when absent."
-    )
+    timestamp: Annotated[int | None, WithJsonSchema(TIMESTAMP_SCHEMA)] = None
     event_id: str | None = Field(default=None, min_length=1, max_length=MAX_ID_LENGTH)
     properties: dict[str, Any] | None = None
 

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api_service.deps import HistoryDep, RealtimeDep
-from api_service.params import DEFAULT_LIMIT, EventType, Limit, Timestamp, WindowSize, as_utc, query_error
-from api_service.windows_store import FAR_FUTURE_MS, FAR_PAST_MS, merge_newest_first, to_ms
+from api_service.params import DEFAULT_LIMIT, EndTime, EventType, Limit, StartTime, WindowSize, query_error, time_ms
+from api_service.windows_store import FAR_FUTURE_MS, FAR_PAST_MS, merge_newest_first
 from contracts.events import now_ms
 from contracts.window_results import metrics_response
 
@@ -104,16 +104,15 @@ async def get_history(
     history: HistoryDep,
     event_type: EventType,
     window_size: WindowSize = "30s",
-    start_time: Timestamp = None,
-    end_time: Timestamp = None,
+    start_time: StartTime = None,
+    end_time: EndTime = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> JSONResponse:
     """Windows with `start_time <= window_start < end_time`, newest first: PostgreSQL, plus windows that
     have closed but are not synced yet, from Redis (Redis wins for the same `window_start`)."""
-    start_ms = to_ms(as_utc(start_time), FAR_PAST_MS)
-    end_ms = to_ms(as_utc(end_time), FAR_FUTURE_MS)
+    start_ms, end_ms = time_ms(start_time, FAR_PAST_MS), time_ms(end_time, FAR_FUTURE_MS)
     if end_ms <= start_ms:
-        raise query_error("end_time", "end_time must be later than start_time", str(end_time))
+        raise query_error("end_time", "end_time must be later than start_time", end_time)
     if history is None:
         return JSONResponse(status_code=503, content=UNAVAILABLE)
     stored, unsynced = await asyncio.gather(

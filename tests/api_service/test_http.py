@@ -170,6 +170,8 @@ def test_openapi_documents_the_endpoints_with_examples(api: ApiServer) -> None:
     params = {p["name"]: p for p in spec["paths"]["/metrics/history"]["get"]["parameters"]}
     assert set(params) == {"event_type", "window_size", "start_time", "end_time", "limit"}
     assert params["start_time"]["examples"]["example"]["value"] == "2024-06-26T09:00:00Z"
+    assert params["end_time"]["examples"]["example"]["value"] == "2024-06-26T10:00:00Z", "a range, not empty"
+    assert set(spec["paths"]["/health"]["get"]["responses"]) == {"200", "503"}
     assert all(param["examples"] and param["description"] for param in params.values())
     schema = spec["components"]["schemas"]["MetricsResponseModel"]
     assert schema["examples"][0]["entries"][0]["window_start"] == 1719392400000
@@ -189,6 +191,8 @@ def test_openapi_documents_the_endpoints_with_examples(api: ApiServer) -> None:
         ("/metrics/realtime", {"event_type": "click", "limit": "1001"}, "limit"),
         ("/metrics/realtime", {"event_type": "click", "limit": "ten"}, "limit"),
         ("/metrics/history", {"event_type": "click", "start_time": "yesterday"}, "start_time"),
+        ("/metrics/history", {"event_type": "click", "start_time": "1719392400"}, "start_time"),
+        ("/metrics/history", {"event_type": "click", "end_time": "2023-02-29T00:00:00Z"}, "end_time"),
         ("/metrics/history", {"event_type": "click", "end_time": "2024-13-01T00:00:00Z"}, "end_time"),
         (
             "/metrics/history",

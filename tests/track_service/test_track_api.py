@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from contracts.events import Event
+from contracts.events import MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS, Event
 from contracts.events_topic import ensure_topic
 from harness.infra import Infra, unique_name
 from harness.kafka import end_offsets, read_topic
@@ -215,6 +215,14 @@ def test_health_metrics_and_docs(service: RunningService) -> None:
     openapi = httpx.get(f"{service.url}/openapi.json").json()
     body = openapi["paths"]["/track"]["post"]["requestBody"]["content"]["application/json"]
     assert body["example"]["event_type"] == "click" and "user_id" in body["schema"]["properties"]
+    # Issue 14 point 6: the example is not stamped (a fixed time would be accepted, then dropped as late),
+    # the timestamp is declared as the server reads it, and every status the service gives is declared.
+    assert "timestamp" not in body["example"]
+    forms = body["schema"]["properties"]["timestamp"]["anyOf"]
+    assert [form["type"] for form in forms] == ["integer", "string", "null"]
+    assert (forms[0]["minimum"], forms[0]["maximum"]) == (MIN_TIMESTAMP_MS, MAX_TIMESTAMP_MS - 1)
+    assert set(openapi["paths"]["/health"]["get"]["responses"]) == {"200", "503"}
+    assert "text/plain" in next(iter(openapi["paths"]["/internal/metrics"]["get"]["responses"]["200"]["content"]))
     assert httpx.get(f"{service.url}/docs").status_code == 200
 
 

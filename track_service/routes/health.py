@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -20,7 +21,15 @@ def admission_state(admission: EventTypeAdmission | None) -> str:
     return "checked" if admission.redis_answers else "unchecked: Redis does not answer, events are admitted"
 
 
-@router.get("/health", summary="Ready when Kafka answers and the events topic exists")
+HEALTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Ready", "content": {"application/json": {"example": {
+        "status": "ok", "kafka": "reachable", "topic": "events", "event_type_limit": "checked"}}}},
+    503: {"description": "Kafka does not answer, the topic is missing, or the service is starting",
+          "content": {"application/json": {"example": {"status": "unavailable", "detail": "..."}}}},
+}
+
+
+@router.get("/health", summary="Ready when Kafka answers and the events topic exists", responses=HEALTH_RESPONSES)
 async def health(settings: SettingsDep, ingestor: MaybeIngestorDep) -> JSONResponse:
     problem = "starting" if ingestor is None else await asyncio.to_thread(ingestor.publisher.kafka_reachable)
     if problem is None:

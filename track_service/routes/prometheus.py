@@ -11,6 +11,11 @@ from track_service.prometheus import PROMETHEUS_PATH
 router = APIRouter()
 
 
-@router.get(PROMETHEUS_PATH, summary="Prometheus text metrics", response_class=Response)
+TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8"
+
+
+@router.get(PROMETHEUS_PATH, summary="Prometheus text metrics", response_class=Response,
+            responses={200: {"content": {TEXT_FORMAT: {"schema": {"type": "string"}}}}})
 async def prometheus(counters: PrometheusDep) -> Response:
-    return Response(counters.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+    """Accepted, rejected (by reason) and duplicate events, produce latency, the event-type admission."""
+    return Response(counters.render(), media_type=TEXT_FORMAT)

@@ -55,6 +55,12 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorBody, "description": "A field is missing or has the wrong type or value"},
     503: {"model": ErrorBody, "description": "Kafka did not acknowledge: nothing was accepted, retry later"},
 }
+BATCH_UNPROCESSABLE: dict[str, Any] = {
+    "description": "Every item was rejected (a `BatchResult` reporting each), or the body is not "
+    '`{"events": [...]}` (an `ErrorBody`)',
+    "content": {"application/json": {"schema": {"anyOf": [
+        {"$ref": "#/components/schemas/BatchResult"}, {"$ref": "#/components/schemas/ErrorBody"}]}}},
+}
 EXAMPLE = TrackEvent.model_config.get("json_schema_extra", {})["examples"][0]  # type: ignore[index]
 
 
@@ -105,7 +111,7 @@ def build_router(settings: Settings) -> APIRouter:
     }
     routes.add_api_route(
         "/track/batch", track_batch, methods=["POST"], status_code=202, response_model=BatchResult,
-        responses={**ERROR_RESPONSES, 422: {"model": BatchResult, "description": "Every item was rejected"},
+        responses={**ERROR_RESPONSES, 422: BATCH_UNPROCESSABLE,
                    503: {"model": BatchResult, "description": "Some items were not acknowledged: retry those"}},
         openapi_extra=_json_body(batch_schema, {"events": [EXAMPLE, {"event_type": "purchase", "user_id": "u-7",
                                                                      "value": 19.99}]}),
