@@ -46,8 +46,9 @@ BENCHMARKS = [
     Benchmark("bench.bench_flink", ["--events", "300000", "--live-seconds", "60"],
               ["--events", "20000", "--live-seconds", "25"], "flink", FlinkResult),
     Benchmark("bench.bench_sync", ["--windows", "50000"], ["--windows", "5000"], "sync", SyncResult),
-    Benchmark("bench.bench_api", ["--seconds", "5", "--ws-clients", "20", "--ws-messages", "1000"],
-              ["--seconds", "2", "--ws-clients", "5", "--ws-messages", "200"], "api", ApiResult),
+    Benchmark("bench.bench_api", ["--seconds", "15"],
+              ["--seconds", "2", "--ingest-rate", "200", "--ws-clients", "10", "--ws-processes", "1",
+               "--ws-messages", "20"], "api", ApiResult),
     Benchmark("bench.bench_pipeline", ["--events", "30000", "--rate", "1500"],
               ["--events", "3000", "--rate", "1000", "--baseline-seconds", "3"], "pipeline", PipelineResult),
 ]  # fmt: skip
