@@ -6,14 +6,13 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api_service.deps import HistoryDep, RealtimeDep
 from api_service.params import DEFAULT_LIMIT, EndTime, EventType, Limit, StartTime, WindowSize, query_error, time_ms
-from api_service.windows_store import FAR_FUTURE_MS, FAR_PAST_MS, merge_newest_first
+from api_service.windows_store import FAR_FUTURE_MS, FAR_PAST_MS, answer_body, merge_newest_first
 from contracts.events import now_ms
-from contracts.window_results import metrics_response
 
 ENTRY_EXAMPLE: dict[str, Any] = {
     "window_start": 1719392400000,
@@ -56,18 +55,21 @@ UNAVAILABLE = {"detail": "PostgreSQL is not reachable yet; see GET /health"}
 router = APIRouter(tags=["metrics"])
 
 
+def json_answer(body: bytes) -> Response:
+    return Response(body, media_type="application/json")
+
+
 async def newest_windows(
     realtime: RealtimeDep, history: HistoryDep, event_type: EventType, window_size: WindowSize = "30s",
     limit: Limit = DEFAULT_LIMIT,
-) -> JSONResponse:
+) -> Response:
     if history is None:
         return JSONResponse(status_code=503, content=UNAVAILABLE)
     stored, unsynced = await asyncio.gather(
         history.between(event_type, window_size, FAR_PAST_MS, FAR_FUTURE_MS, limit),
         realtime.newest(event_type, window_size, limit),
     )
-    windows = merge_newest_first(stored, unsynced, limit)
-    return JSONResponse(metrics_response(event_type, window_size, windows))
+    return json_answer(answer_body(event_type, window_size, merge_newest_first(stored, unsynced, limit)))
 
 
 NEWEST_DESCRIPTION = (
@@ -88,14 +90,13 @@ router.add_api_route(
 @router.get("/metrics/realtime", responses=METRICS_RESPONSES, summary="Windows still in Redis")
 async def get_realtime(
     realtime: RealtimeDep, event_type: EventType, window_size: WindowSize = "30s", limit: Limit = DEFAULT_LIMIT
-) -> JSONResponse:
+) -> Response:
     """The windows Redis holds now, newest first: those the Flink job has written and the sync worker has
     not yet moved to PostgreSQL. A window is written once it has closed (the watermark passed its end; no
     partial values of open windows) and moved `SYNC_GRACE_S` (default 10 s) after its end, so this is
     usually the newest one or two windows of each series, and can be empty for a moment between a move
     and the next window. For the newest N windows whatever their place, use `/metrics`."""
-    windows = await realtime.newest(event_type, window_size, limit)
-    return JSONResponse(metrics_response(event_type, window_size, windows))
+    return json_answer(answer_body(event_type, window_size, await realtime.newest(event_type, window_size, limit)))
 
 
 @router.get("/metrics/history", responses=METRICS_RESPONSES, summary="Windows in a time range")
@@ -107,7 +108,7 @@ async def get_history(
     start_time: StartTime = None,
     end_time: EndTime = None,
     limit: Limit = DEFAULT_LIMIT,
-) -> JSONResponse:
+) -> Response:
     """Windows with `start_time <= window_start < end_time`, newest first: PostgreSQL, plus windows that
     have closed but are not synced yet, from Redis (Redis wins for the same `window_start`)."""
     start_ms, end_ms = time_ms(start_time, FAR_PAST_MS), time_ms(end_time, FAR_FUTURE_MS)
@@ -119,5 +120,4 @@ async def get_history(
         history.between(event_type, window_size, start_ms, end_ms, limit),
         realtime.closed_between(event_type, window_size, start_ms, end_ms, now_ms(), limit),
     )
-    windows = merge_newest_first(stored, unsynced, limit)
-    return JSONResponse(metrics_response(event_type, window_size, windows))
+    return json_answer(answer_body(event_type, window_size, merge_newest_first(stored, unsynced, limit)))

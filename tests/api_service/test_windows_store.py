@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from api_service.windows_store import merge_newest_first
+import json
+
+from api_service.windows_store import Entry, answer_body, merge_newest_first, parse_entries
+from contracts.window_results import MetricsEntry
 from harness.windows import make_window
 
 
@@ -21,3 +24,15 @@ def test_merge_applies_the_limit_after_merging() -> None:
 
     assert [w.window_start for w in merge_newest_first(stored, unsynced, limit=2)] == [20_000, 10_000]
     assert merge_newest_first([], [], limit=5) == []
+
+
+def test_answer_entries_are_the_contract_s_entries_whatever_the_member() -> None:
+    window = make_window("click", 10_000, count=3)
+    old_writer = window.to_json().replace('"total_value":4.5', '"total_value":Infinity')
+
+    entries = parse_entries([window.to_json(), old_writer, "not a window"])
+
+    assert list(Entry.__struct_fields__) == list(MetricsEntry.__annotations__)
+    assert json.loads(answer_body("click", "30s", entries)) == {
+        "event_type": "click", "window_size": "30s",
+        "entries": [window.to_entry(), {**window.to_entry(), "total_value": None}]}
