@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from contracts.events import now_ms
+from contracts.events import MAX_ABS_VALUE, Event, now_ms
 from contracts.windows import parse_window_specs
 from harness.flink_job import PrivateJob
 from harness.infra import Infra, free_port
@@ -19,6 +19,21 @@ from tests.e2e.pipeline_check import EVENT_TYPES, Pipeline, check_against_oracle
 from tests.oracle import generate_events
 
 pytestmark = pytest.mark.flink
+EXTREME = "extreme"
+
+
+def with_extreme_values(events: list[Event]) -> list[Event]:
+    """Every tenth event followed by a twin of type `extreme` whose value is at the bound, +-1e15
+    (contracts.events.MAX_ABS_VALUE; issue 14 point 1): accepted, and summed to finite totals on every output.
+    Sums of whole multiples of 1e15 are exact in any order, so the oracle still compares them exactly."""
+    mixed: list[Event] = []
+    for index, event in enumerate(events):
+        mixed.append(event)
+        if index % 10 == 0:
+            sign = 1 if index % 20 == 0 else -1
+            mixed.append(event.model_copy(update={"event_id": f"x-{event.event_id}", "event_type": EXTREME,
+                                                  "value": sign * MAX_ABS_VALUE}))
+    return mixed
 
 
 @pytest.mark.parametrize("window_specs", ["30s/10s", "30s/10s,1m/20s"])
@@ -44,8 +59,8 @@ def test_pipeline_matches_the_oracle_everywhere(
 
     now = now_ms()
     base = now - now % 60_000 - 600_000
-    events = generate_events(random.Random(42), start_ms=base, duration_ms=90_000, count=600,
-                             event_types=EVENT_TYPES)
+    events = with_extreme_values(generate_events(random.Random(42), start_ms=base, duration_ms=90_000, count=600,
+                                                 event_types=EVENT_TYPES))
     pipeline = Pipeline(
         track_url=f"http://127.0.0.1:{track_port}",
         api_url=f"http://127.0.0.1:{api_port}",
@@ -58,4 +73,4 @@ def test_pipeline_matches_the_oracle_everywhere(
             "sync_service", {**shared_env, "SYNC_METRICS_PORT": str(sync_port), "SYNC_INTERVAL_S": "0.5"},
             f"http://127.0.0.1:{sync_port}/metrics"),
     )
-    check_against_oracle(pipeline, events, specs)
+    check_against_oracle(pipeline, events, specs, (*EVENT_TYPES, EXTREME))
