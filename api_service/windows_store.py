@@ -26,7 +26,8 @@ from contracts.windows import is_closed, last_closed_start_ms, parse_duration_s
 log = logging.getLogger(__name__)
 # An answer's entry columns in Entry's order, window_start as epoch milliseconds.
 ENTRY_COLUMNS_SQL = (
-    "(extract(epoch FROM window_start) * 1000)::bigint AS window_start, count, total_value, unique_users"
+    "(extract(epoch FROM window_start) * 1000)::bigint AS window_start, count, total_value, unique_users, "
+    "p50, p95, p99"
 )
 
 # Open-ended history bounds, as timestamptz values asyncpg can encode.
@@ -45,14 +46,18 @@ def parse_members(members: Iterable[str]) -> list[WindowMetrics]:
     return windows
 
 
-class Entry(msgspec.Struct):
-    """One window of an answer, `contracts.window_results.MetricsEntry` field for field. msgspec writes a
-    non-finite `total_value` as null, as every output must."""
+class Entry(msgspec.Struct, omit_defaults=True):
+    """One window of an answer, `contracts.window_results.MetricsEntry` field for field: the percentiles are
+    left out while unset (a window written before they were kept). msgspec writes a non-finite
+    `total_value` as null, as every output must."""
 
     window_start: int
     count: int
     total_value: float | None
     unique_users: int
+    p50: float | None = None
+    p95: float | None = None
+    p99: float | None = None
 
 
 _decode_entry = msgspec.json.Decoder(Entry).decode

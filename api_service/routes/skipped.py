@@ -21,9 +21,14 @@ def _within_retention(text: str) -> str:
     return text
 
 
+# 1 s .. 48 h (SKIPPED_BUCKET_TTL_S), without leading zeros: the schema says exactly what is accepted.
+SINCE_PATTERN = (
+    r"^(?:(?:[1-9][0-9]{0,4}|1[0-6][0-9]{4}|17[01][0-9]{3}|172[0-7][0-9]{2}|172800)s"
+    r"|(?:[1-9][0-9]{0,2}|1[0-9]{3}|2[0-7][0-9]{2}|28[0-7][0-9]|2880)m|(?:[1-9]|[1-3][0-9]|4[0-8])h)$"
+)
 Since = Annotated[
     str,
-    Query(pattern=r"^[0-9]{1,7}[smh]$", description="How far back, e.g. 5m or 1h (counted in whole minutes)"),
+    Query(pattern=SINCE_PATTERN, description="How far back, 1s to 48h, e.g. 5m or 1h (counted in whole minutes)"),
     AfterValidator(_within_retention),
 ]
 
