@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -67,8 +68,13 @@ class Dashboard:
         """Windows the sync worker already moved to PostgreSQL (their names stay in the Redis registry)."""
         windows = list(windows)
         keys = self.server.keys
-        self.redis.sadd(keys.event_types, *{w.event_type for w in windows})
-        self.redis.sadd(keys.window_sizes, *{w.window_size for w in windows})
+        # The live registries: each name scored by its newest window_end, as the job's writer keeps them.
+        for registry, name_of in ((keys.event_types, attrgetter("event_type")), (keys.window_sizes,
+                                                                              attrgetter("window_size"))):
+            newest: dict[str, int] = {}
+            for window in windows:
+                newest[name_of(window)] = max(newest.get(name_of(window), 0), window.window_end)
+            self.redis.zadd(registry, newest, gt=True)
         # In a thread: Playwright's event loop runs in this one, and insert_history runs its own.
         with ThreadPoolExecutor(1) as pool:
             pool.submit(insert_history, self.infra.postgres_dsn, self.server.schema, windows).result()
