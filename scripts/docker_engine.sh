@@ -109,6 +109,8 @@ stop_dockerd() {
   if [ -f "$containerd_pid" ] && kill -0 "$(cat "$containerd_pid")" 2>/dev/null; then
     kill -TERM "$(cat "$containerd_pid")" || true
   fi
+  # What dockerd leaves mounted in its exec-root (the default network namespace) goes too.
+  awk -v root="$EXEC_ROOT/" 'index($2, root) == 1 {print $2}' /proc/mounts | xargs -r -n1 umount 2>/dev/null || true
   rm -f "$pid_file" "$SOCKET"
 }
 
