@@ -178,7 +178,8 @@ class HistoryStore:
         """Synced windows with start_ms <= window_start < end_ms, newest first (epoch ms computed in SQL)."""
         rows = await self.pool.fetch(
             f"SELECT {ENTRY_COLUMNS_SQL} FROM {METRICS_TABLE} "
-            "WHERE event_type = $1 AND window_size = $2 AND window_start >= $3 AND window_start < $4 "
+            "WHERE event_type = $1 AND window_size = $2 AND breakdown = '' AND breakdown_value = '' "
+            "AND window_start >= $3 AND window_start < $4 "
             "ORDER BY window_start DESC LIMIT $5",
             event_type,
             window_size,
@@ -195,7 +196,8 @@ class HistoryStore:
         rows = await self.pool.fetch(
             f"SELECT m.* FROM unnest($1::text[]) AS t(event_type) CROSS JOIN LATERAL ("
             f"SELECT {WINDOW_COLUMNS_SQL} FROM {METRICS_TABLE} "
-            "WHERE event_type = t.event_type AND window_size = $2 ORDER BY window_start DESC LIMIT 1) AS m",
+            "WHERE event_type = t.event_type AND window_size = $2 AND breakdown = '' AND breakdown_value = '' "
+            "ORDER BY window_start DESC LIMIT 1) AS m",
             event_types,
             window_size,
         )

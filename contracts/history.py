@@ -76,21 +76,28 @@ WINDOW_COLUMN_TYPES: dict[str, str] = {
     "p50": "double precision",
     "p95": "double precision",
     "p99": "double precision",
+    "breakdown": "text",
+    "breakdown_value": "text",
 }
 WINDOW_COLUMNS = tuple(WINDOW_COLUMN_TYPES)
-WINDOW_KEY_COLUMNS = ("event_type", "window_size", "window_start")  # the primary key
+# The primary key, window_start last: a series (an event type's windows, or a breakdown value's) is one range.
+WINDOW_KEY_COLUMNS = ("event_type", "window_size", "breakdown", "breakdown_value", "window_start")
+# '' in the table stands for "none" (a window of the whole event type): primary key columns cannot be NULL.
+EMPTY_AS_NONE_COLUMNS = frozenset({"breakdown", "breakdown_value"})
 NULLABLE_COLUMNS = frozenset({"p50", "p95", "p99"})  # a window written before they existed has none
 TIME_COLUMNS = frozenset({"window_start", "window_end"})  # timestamptz in the table, epoch ms in a window
 WINDOW_COLUMNS_SQL = ", ".join(WINDOW_COLUMNS)
 
 # A window's values in WINDOW_COLUMNS order, times as epoch ms.
-WindowValues = tuple[str, str, int, int, int, float, int, float | None, float | None, float | None]
+WindowValues = tuple[str, str, int, int, int, float, int, float | None, float | None, float | None, str, str]
 _window_values = attrgetter(*WINDOW_COLUMNS)
 
 
 def window_values(window: WindowMetrics) -> WindowValues:
     """A window's values in WINDOW_COLUMNS order, times as epoch ms (the sync worker's staging row)."""
     values: WindowValues = _window_values(window)
+    if window.breakdown is None:  # the two breakdown columns come last
+        return (*values[:-2], "", "")
     return values
 
 
@@ -105,8 +112,10 @@ def window_row(window: WindowMetrics) -> tuple[Any, ...]:
 
 def row_to_window(row: Mapping[str, Any]) -> WindowMetrics:
     """A `metrics` row (asyncpg Record or dict with every WINDOW_COLUMNS name) as a window."""
-    return WindowMetrics(**{name: datetime_to_ms(row[name]) if name in TIME_COLUMNS else row[name]
-                            for name in WINDOW_COLUMNS})
+    fields = {name: datetime_to_ms(row[name]) if name in TIME_COLUMNS else row[name] for name in WINDOW_COLUMNS}
+    for name in EMPTY_AS_NONE_COLUMNS:
+        fields[name] = fields[name] or None
+    return WindowMetrics(**fields)
 
 
 async def insert_windows(conn: Any, windows: Iterable[WindowMetrics]) -> None:

@@ -8,6 +8,10 @@
   WebSocket snapshot) hold the names active within that horizon of the newest window, so a type that goes
   quiet drops out while the others go on; when everything stops, the last ones stay listed.
   (Until issue 14 they were plain sets at `{prefix}:registry:event_types` / `window_sizes`, no longer used.)
+- `{prefix}:breakdown:{event_type}:{window_size}:{property}:{value}`: like the windows sorted set, for the
+  windows of one value of a breakdown property (`BREAKDOWN_PROPERTIES`); the value is last, so it may hold any
+  character. Registries `{prefix}:registry:breakdown_values:{event_type}:{property}` (value -> newest window_end)
+  and `{prefix}:registry:breakdown_properties:{event_type}` (property -> newest window_end), pruned alike.
 - `{prefix}:writer`: hash, `last_write_ms` = wall-clock time of the newest window write (freshness).
 - `{prefix}:admission:event_types`: sorted set, event type -> when track_service last accepted an event of
   it (ms); the admission limit on live event types (TRACK_MAX_EVENT_TYPES) counts its members.
@@ -37,12 +41,37 @@ class RedisKeys:
         """What every windows sorted set's name starts with."""
         return f"{self.prefix}:windows:"
 
+    @property
+    def breakdown_head(self) -> str:
+        """What every breakdown windows sorted set's name starts with."""
+        return f"{self.prefix}:breakdown:"
+
     def windows(self, event_type: str, window_size: str) -> str:
         return f"{self.windows_head}{event_type}:{window_size}"
+
+    def breakdown_windows(self, event_type: str, window_size: str, breakdown: str, value: str) -> str:
+        return f"{self.breakdown_head}{event_type}:{window_size}:{breakdown}:{value}"
+
+    def series(self, window: WindowMetrics) -> str:
+        """The sorted set holding `window`: its breakdown value's, or its event type's."""
+        if window.breakdown is not None and window.breakdown_value is not None:
+            return self.breakdown_windows(window.event_type, window.window_size, window.breakdown,
+                                          window.breakdown_value)
+        return self.windows(window.event_type, window.window_size)
 
     def windows_pattern(self) -> str:
         """SCAN pattern matching every windows sorted set under this prefix."""
         return f"{self.windows_head}*"
+
+    def window_patterns(self) -> tuple[str, str]:
+        """SCAN patterns matching every windows sorted set, per event type and per breakdown value."""
+        return self.windows_pattern(), f"{self.breakdown_head}*"
+
+    def breakdown_properties(self, event_type: str) -> str:
+        return f"{self.prefix}:registry:breakdown_properties:{event_type}"
+
+    def breakdown_values(self, event_type: str, breakdown: str) -> str:
+        return f"{self.prefix}:registry:breakdown_values:{event_type}:{breakdown}"
 
     def skipped_bucket(self, minute_start_ms: int) -> str:
         return f"{self.prefix}:skipped:{minute_start_ms}"
@@ -84,6 +113,8 @@ class WindowKey:
     event_type: str
     window_size: str
     size_ms: int
+    breakdown: str | None = None
+    breakdown_value: str | None = None
 
     def last_closed_start_ms(self, now_ms: int, grace_ms: int) -> int:
         """The greatest window_start whose window is closed at `now_ms`."""
@@ -95,25 +126,36 @@ class WindowKey:
 
 
 def parse_window_key(name: str, keys: RedisKeys) -> WindowKey | None:
-    """A name built by `keys.windows(event_type, window_size)` -> WindowKey; None for anything else."""
-    if not name.startswith(keys.windows_head):
-        return None
-    event_type, sep, window_size = name[len(keys.windows_head):].rpartition(":")
-    if not sep or not event_type or ":" in event_type:
+    """A name built by `keys.windows(...)` or `keys.breakdown_windows(...)` -> WindowKey; None for anything else."""
+    breakdown: str | None = None
+    value: str | None = None
+    if name.startswith(keys.windows_head):
+        event_type, sep, window_size = name[len(keys.windows_head):].rpartition(":")
+        if not sep or ":" in event_type:
+            return None
+    elif name.startswith(keys.breakdown_head):
+        parts = name[len(keys.breakdown_head):].split(":", 3)
+        if len(parts) != 4 or not parts[2] or not parts[3]:
+            return None
+        event_type, window_size, breakdown, value = parts
+    else:
         return None
     try:
         size_s = parse_duration_s(window_size)
     except ValueError:
         return None
-    return WindowKey(name=name, event_type=event_type, window_size=window_size, size_ms=size_s * 1000)
+    if not event_type:
+        return None
+    return WindowKey(name, event_type, window_size, size_s * 1000, breakdown, value)
 
 
 # Upsert one window atomically: drop any member with the same window_start, add the new one, register
 # the names with the newest window_end (ZADD GT) and prune those quiet for longer than the horizon, note
 # the time of the write, refresh the TTL and publish.
-# KEYS: zset, event_types, window_sizes, writer status.
-# ARGV: window_start, member, event_type, window_size, ttl_s, channel, window_end, quiet_ms (0: never
-# prune), now_ms. Lua numbers are doubles: epoch milliseconds are exact and print whole (%.14g).
+# KEYS: zset, event_types, window_sizes, writer status (for a breakdown window: its property's values and its
+# event type's properties instead of event_types and window_sizes).
+# ARGV: window_start, member, event_type, window_size (breakdown value, property), ttl_s, channel, window_end,
+# quiet_ms (0: never prune), now_ms. Lua numbers are doubles: epoch milliseconds are exact and print whole (%.14g).
 UPSERT_WINDOW_LUA = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1])
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
@@ -138,10 +180,15 @@ def upsert_window_call(
     keys: RedisKeys, window: WindowMetrics, ttl_s: int, quiet_s: int = DEFAULT_QUIET_S, now_ms: int | None = None
 ) -> tuple[list[str], list[str | int]]:
     """KEYS and ARGV of UPSERT_WINDOW_LUA for one window (written now, unless `now_ms` says otherwise)."""
+    if window.breakdown is not None and window.breakdown_value is not None:
+        registries = [keys.breakdown_values(window.event_type, window.breakdown),
+                      keys.breakdown_properties(window.event_type)]
+        names = [window.breakdown_value, window.breakdown]
+    else:
+        registries, names = [keys.event_types, keys.window_sizes], [window.event_type, window.window_size]
     return (
-        [keys.windows(window.event_type, window.window_size), keys.event_types, keys.window_sizes,
-         keys.writer_status],
-        [window.window_start, window.to_json(), window.event_type, window.window_size, ttl_s, keys.updates_channel,
+        [keys.series(window), *registries, keys.writer_status],
+        [window.window_start, window.to_json(), *names, ttl_s, keys.updates_channel,
          window.window_end, quiet_s * 1000, int(time.time() * 1000) if now_ms is None else now_ms],
     )
 

@@ -91,6 +91,19 @@ class WindowSettings(BaseServiceSettings):
         description="Comma-separated sliding windows as SIZE/SLIDE, e.g. '30s/10s,5m/1m'.",
     )
     watermark_delay_s: int = Field(default=5, ge=0)
+    breakdown_properties: str = Field(
+        default="",
+        pattern=r"^\s*([a-z0-9_]{1,64}\s*(,\s*[a-z0-9_]{1,64}\s*)*)?$",
+        description="Comma-separated keys of `properties` to break windows down by, e.g. 'country,plan'; empty = none.",
+    )
+    breakdown_max_values: int = Field(
+        default=50, ge=1, le=1000,
+        description="Values of a breakdown property kept apart per window; the rest are folded into '(other)'.",
+    )
+
+    @property
+    def breakdowns(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(name.strip() for name in self.breakdown_properties.split(",") if name.strip()))
 
     @field_validator("window_specs")
     @classmethod

@@ -9,6 +9,9 @@ encoding while unset (a window written before they existed reads back the same):
 - `p50`, `p95`, `p99`: percentiles of `value` in the window, from a KLL sketch in the job
   (flink_service/functions, ValuePercentiles.java): exact up to 200 events in a window, beyond that a value
   whose rank is within +-1.33% of the asked rank (99% confidence).
+- `breakdown`, `breakdown_value`: set on the windows of one value of a breakdown property (e.g. `country`,
+  `DE`): the events of that type whose `properties` hold that value. `(none)` collects events without a
+  string value, `(other)` the values past BREAKDOWN_MAX_VALUES in the window.
 
 A `total_value` that is not a finite number (impossible for events within `contracts.events.MAX_ABS_VALUE`,
 but a window written by an older job or another writer may carry one) is held as NaN/inf and written out as
@@ -58,6 +61,8 @@ class WindowMetrics(BaseModel):
     p50: float | None = None
     p95: float | None = None
     p99: float | None = None
+    breakdown: str | None = None
+    breakdown_value: str | None = None
 
     @field_validator("total_value", mode="before")
     @classmethod
@@ -93,7 +98,13 @@ class WindowMetrics(BaseModel):
 
     @property
     def key(self) -> tuple[str, str, int]:
+        """The window of an event type (breakdown windows share it with their type's: see `identity`)."""
         return (self.event_type, self.window_size, self.window_start)
+
+    @property
+    def identity(self) -> tuple[str, str, int, str, str]:
+        """What tells any two windows apart, breakdown windows included (the `metrics` primary key)."""
+        return (self.event_type, self.window_size, self.window_start, self.breakdown or "", self.breakdown_value or "")
 
 
 def metrics_response(event_type: str, window_size: str, windows: list[WindowMetrics]) -> dict[str, Any]:

@@ -47,10 +47,10 @@ def plan_batch(entries: list[tuple[str, str]]) -> Batch:
         except ValidationError:
             batch.invalid.append((key, member))
             continue
-        if window.key in seen:
+        if window.identity in seen:
             batch.duplicates += 1
             continue
-        seen.add(window.key)
+        seen.add(window.identity)
         batch.rows.append(window_values(window))
         batch.members_by_key.setdefault(key, []).append(member)
     return batch

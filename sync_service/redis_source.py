@@ -9,10 +9,11 @@ from contracts.redis_keys import RedisKeys, WindowKey, parse_window_key
 
 async def scan_window_keys(client: Redis, keys: RedisKeys) -> list[WindowKey]:
     found: list[WindowKey] = []
-    async for name in client.scan_iter(match=keys.windows_pattern(), count=1000, _type="zset"):
-        key = parse_window_key(name, keys)
-        if key is not None:
-            found.append(key)
+    for pattern in keys.window_patterns():
+        async for name in client.scan_iter(match=pattern, count=1000, _type="zset"):
+            key = parse_window_key(name, keys)
+            if key is not None:
+                found.append(key)
     return sorted(found, key=lambda key: key.name)
 
 
