@@ -82,8 +82,13 @@ def query_error(name: str, message: str, value: Any) -> RequestValidationError:
     return RequestValidationError([{"type": "value_error", "loc": ("query", name), "msg": message, "input": value}])
 
 
-def live_filter_problem(event_type: str | None, window_size: str | None) -> str | None:
+BREAKDOWN_PATTERN = r"^[a-z0-9_]{1,64}$"
+
+
+def live_filter_problem(event_type: str | None, window_size: str | None, breakdown: str | None = None) -> str | None:
     """WebSocket filters are checked by hand: a bad one closes the socket with a reason naming it."""
+    if breakdown is not None and not re.fullmatch(BREAKDOWN_PATTERN, breakdown):
+        return f"breakdown must match {BREAKDOWN_PATTERN}"
     if event_type is not None and not re.fullmatch(EVENT_TYPE_PATTERN, event_type):
         return f"event_type must match {EVENT_TYPE_PATTERN}"
     if window_size is not None and not re.fullmatch(WINDOW_SIZE_PATTERN, window_size):

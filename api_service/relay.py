@@ -39,10 +39,13 @@ class LiveClient:
     window_size: str | None
     queue: asyncio.Queue[str]
     dropped: asyncio.Event = field(default_factory=asyncio.Event)
+    breakdown: str | None = None  # None: the windows of whole event types; else that property's value windows
 
-    def wants(self, event_type: object, window_size: object) -> bool:
-        return (self.event_type is None or self.event_type == event_type) and (
-            self.window_size is None or self.window_size == window_size
+    def wants(self, event_type: object, window_size: object, breakdown: object = None) -> bool:
+        return (
+            (self.event_type is None or self.event_type == event_type)
+            and (self.window_size is None or self.window_size == window_size)
+            and self.breakdown == breakdown
         )
 
 
@@ -60,8 +63,8 @@ class LiveRelay:
         self.messages_total = 0
         self._task: asyncio.Task[None] | None = None
 
-    def register(self, event_type: str | None, window_size: str | None) -> LiveClient:
-        client = LiveClient(event_type, window_size, asyncio.Queue(maxsize=self.queue_size))
+    def register(self, event_type: str | None, window_size: str | None, breakdown: str | None = None) -> LiveClient:
+        client = LiveClient(event_type, window_size, asyncio.Queue(maxsize=self.queue_size), breakdown=breakdown)
         self.clients.add(client)
         return client
 
@@ -74,10 +77,10 @@ class LiveRelay:
         if routed is None:
             log.warning("ignoring malformed update on %s: %r", self.channel, raw[:200])
             return
-        raw, event_type, window_size = routed
+        raw, event_type, window_size, breakdown = routed
         self.messages_total += 1
         for client in list(self.clients):
-            if not client.wants(event_type, window_size):
+            if not client.wants(event_type, window_size, breakdown):
                 continue
             try:
                 client.queue.put_nowait(raw)
@@ -146,8 +149,8 @@ def _refuse_constant(name: str) -> Any:
     raise _NotJson(name)
 
 
-def _route(raw: str) -> tuple[str, Any, Any] | None:
-    """(the message as strict JSON, its event_type, its window_size); None if it is not a window message."""
+def _route(raw: str) -> tuple[str, Any, Any, Any] | None:
+    """(the message as strict JSON, its event_type, window_size and breakdown); None if not a window message."""
     try:
         message = json.loads(raw, parse_constant=_refuse_constant)
     except _NotJson:
@@ -160,8 +163,8 @@ def _route(raw: str) -> tuple[str, Any, Any] | None:
     except ValueError:
         return None
     try:
-        return raw, message["event_type"], message["window_size"]
-    except (TypeError, KeyError):
+        return raw, message["event_type"], message["window_size"], message.get("breakdown")
+    except (TypeError, KeyError, AttributeError):
         return None
 
 

@@ -139,19 +139,31 @@ class RealtimeStore:
             replies: list[list[str]] = await pipe.execute()
         return parse_members(member for reply in replies for member in reply)
 
-    async def latest_per_series(self, event_type: str | None, window_size: str | None) -> list[WindowMetrics]:
-        """The newest window of every known (event_type, window_size), narrowed by the optional filters."""
+    async def latest_per_series(
+        self, event_type: str | None, window_size: str | None, breakdown: str | None = None
+    ) -> list[WindowMetrics]:
+        """The newest window of every known (event_type, window_size), narrowed by the optional filters; with
+        `breakdown`, of every known value of that property instead."""
         event_types = [event_type] if event_type else await self.event_types()
         window_sizes = [window_size] if window_size else await self.window_sizes()
-        pairs = [(name, size) for name in event_types for size in window_sizes]
-        if not pairs:
+        if breakdown is None:
+            series = [self.keys.windows(name, size) for name in event_types for size in window_sizes]
+        else:
+            series = [self.keys.breakdown_windows(name, size, breakdown, value)
+                      for name in event_types for value in await self.breakdown_values(name, breakdown)
+                      for size in window_sizes]
+        if not series:
             return []
         async with self.client.pipeline(transaction=False) as pipe:
-            for name, size in pairs:
-                pipe.zrevrange(self.keys.windows(name, size), 0, 0)
+            for key in series:
+                pipe.zrevrange(key, 0, 0)
             replies: list[list[str]] = await pipe.execute()
         return parse_members(member for reply in replies for member in reply)
 
+    async def breakdown_values(self, event_type: str, breakdown: str) -> list[str]:
+        """The values of a breakdown property windows were written for, for one event type, sorted."""
+        registry = self.keys.breakdown_values(event_type, breakdown)
+        return sorted(await cast(Awaitable[set[str]], self.client.smembers(registry)))
 
     async def skipped_between(self, start_ms: int, now_ms: int) -> list[SkippedCount]:
         """The ledger's counts of the minutes from start_ms to now, summed per (reason, event type), largest first."""

@@ -60,8 +60,9 @@ def build(env: TableEnvironment, settings: Settings) -> None:
             max_future_s=settings.max_future_s,
         )
     )
-    env.execute_sql(sql.parsed_view(settings.max_future_s))
+    env.execute_sql(sql.parsed_view(settings.max_future_s, settings.breakdowns))
     env.execute_sql(sql.VALID_EVENTS_VIEW)
+    env.execute_sql(sql.BREAKDOWN_EVENTS_VIEW)
     env.execute_sql(sql.SKIPPED_EVENTS_VIEW)
     env.execute_sql("CREATE TEMPORARY TABLE windows_done (n INT) WITH ('connector' = 'blackhole')")
     env.execute_sql("CREATE TEMPORARY TABLE skipped_counted (n INT) WITH ('connector' = 'blackhole')")
@@ -76,7 +77,7 @@ def build(env: TableEnvironment, settings: Settings) -> None:
     statements = env.create_statement_set()
     statements.add_insert_sql(
         f"INSERT INTO windows_done SELECT write_window({', '.join(sql.WINDOW_RESULT_COLUMNS)}) "
-        f"FROM ({sql.windows_union(settings.windows)})"
+        f"FROM ({sql.windows_union(settings.windows, settings.breakdown_max_values if settings.breakdowns else None)})"
     )
     statements.add_insert_sql(f"INSERT INTO skipped_records {sql.INVALID_QUERY}")
     statements.add_insert_sql(

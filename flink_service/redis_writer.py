@@ -38,6 +38,7 @@ def to_epoch_ms(window_time: datetime) -> int:
 def window_metrics(
     event_type: str, window_size: str, window_start: datetime, window_end: datetime,
     count: int, total_value: float, unique_users: int, p50: float, p95: float, p99: float,
+    breakdown: str | None = None, breakdown_value: str | None = None,
 ) -> WindowMetrics:
     """A row of flink_service.sql.WINDOW_RESULT_COLUMNS as a window result."""
     return WindowMetrics(
@@ -51,6 +52,8 @@ def window_metrics(
         p50=p50,
         p95=p95,
         p99=p99,
+        breakdown=breakdown,
+        breakdown_value=breakdown_value,
     )
 
 

@@ -16,6 +16,7 @@ from contracts.windows import WindowSpec
 JAVA_FUNCTIONS = {
     "parse_event": "io.example.analytics.flink.ParseEvent",
     "value_percentiles": "io.example.analytics.flink.ValuePercentiles",
+    "breakdown_windows": "io.example.analytics.flink.BreakdownWindows",
 }
 # Why a record is not counted, besides the reasons parse_event gives (see ParseEvent.java):
 LATE = "late"  # behind the watermark: its windows may already have been emitted
@@ -66,7 +67,7 @@ CREATE TABLE raw_events (
 )"""
 
 
-def parsed_view(max_future_s: int) -> str:
+def parsed_view(max_future_s: int, breakdown_properties: tuple[str, ...] = ()) -> str:
     """Every record with its fields and a `problem`: NULL when valid, else why it is skipped
     (parse_event's reasons, 'late', or 'heartbeat' for heartbeats, which only move event time).
 
@@ -76,6 +77,7 @@ def parsed_view(max_future_s: int) -> str:
 CREATE TEMPORARY VIEW parsed_events AS
 SELECT
   payload, p.e.event_type AS event_type, p.e.user_id AS user_id, p.e.event_value AS event_value, ts, proc_time,
+  p.e.breakdowns AS breakdowns,
   CASE
     WHEN p.e.problem IS NOT NULL THEN p.e.problem
     -- Behind the watermark: dropped whole and counted, rather than silently joining only the windows
@@ -83,21 +85,28 @@ SELECT
     WHEN ts <= CURRENT_WATERMARK(ts) THEN {_quote(LATE)}
     ELSE CAST(NULL AS STRING)
   END AS problem
-FROM (SELECT payload, {parse_call(max_future_s)} AS e, ts, proc_time FROM raw_events) AS p"""
+FROM (SELECT payload, {parse_call(max_future_s, breakdown_properties)} AS e, ts, proc_time FROM raw_events) AS p"""
 
 
-# The columns of every window query, in the order the Redis writer takes them.
+# The columns of every window query, in the order the Redis writer takes them (breakdown columns NULL for
+# the windows of a whole event type).
 WINDOW_RESULT_COLUMNS = (
     "event_type", "window_size", "window_start", "window_end", "event_count", "total_value", "unique_users",
-    "p50", "p95", "p99",
+    "p50", "p95", "p99", "breakdown", "breakdown_value",
 )
+
+
+def _hop(table: str, spec: WindowSpec) -> str:
+    return (f"TABLE(HOP(TABLE {table}, DESCRIPTOR(ts), INTERVAL '{spec.slide_s}' SECOND, "
+            f"INTERVAL '{spec.size_s}' SECOND))")
 
 
 def window_query(spec: WindowSpec) -> str:
     """Per-event_type sliding-window aggregates for one spec, labelled by its size (WINDOW_RESULT_COLUMNS)."""
     return f"""
 SELECT event_type, window_size, window_start, window_end, event_count, total_value, unique_users,
-  pct.p50 AS p50, pct.p95 AS p95, pct.p99 AS p99
+  pct.p50 AS p50, pct.p95 AS p95, pct.p99 AS p99, CAST(NULL AS STRING) AS breakdown,
+  CAST(NULL AS STRING) AS breakdown_value
 FROM (
   SELECT
     event_type, {_quote(spec.label)} AS window_size, window_start, window_end,
@@ -105,15 +114,35 @@ FROM (
     SUM(event_value) AS total_value,
     COUNT(DISTINCT user_id) AS unique_users,
     value_percentiles(event_value) AS pct
-  FROM TABLE(HOP(
-    TABLE valid_events, DESCRIPTOR(ts), INTERVAL '{spec.slide_s}' SECOND, INTERVAL '{spec.size_s}' SECOND))
+  FROM {_hop("valid_events", spec)}
   GROUP BY event_type, window_start, window_end
 )"""
 
 
+def breakdown_query(spec: WindowSpec, max_values: int) -> str:
+    """Per (event_type, breakdown property) windows for one spec: one row per value kept apart, plus `(other)`
+    for the rest (breakdown_windows in flink_service/functions), in WINDOW_RESULT_COLUMNS."""
+    return f"""
+SELECT event_type, window_size, window_start, window_end, r.event_count, r.total_value, r.unique_users,
+  r.p50, r.p95, r.p99, property AS breakdown, r.property_value AS breakdown_value
+FROM (
+  SELECT
+    event_type, {_quote(spec.label)} AS window_size, window_start, window_end, property,
+    breakdown_windows(property_value, user_id, event_value, {max_values}) AS bucket_rows
+  FROM {_hop("breakdown_events", spec)}
+  GROUP BY event_type, property, window_start, window_end
+) CROSS JOIN UNNEST(bucket_rows) AS r (property_value, event_count, total_value, unique_users, p50, p95, p99)"""
+
+
 VALID_EVENTS_VIEW = """
 CREATE TEMPORARY VIEW valid_events AS
-SELECT event_type, user_id, event_value, ts FROM parsed_events WHERE problem IS NULL"""
+SELECT event_type, user_id, event_value, ts, breakdowns FROM parsed_events WHERE problem IS NULL"""
+
+# One row per valid event and breakdown property (BREAKDOWN_PROPERTIES), with the event's value of it.
+BREAKDOWN_EVENTS_VIEW = """
+CREATE TEMPORARY VIEW breakdown_events AS
+SELECT event_type, user_id, event_value, ts, b.property, b.property_value
+FROM valid_events CROSS JOIN UNNEST(breakdowns) AS b (property, property_value)"""
 
 SKIPPED_EVENTS_VIEW = f"""
 CREATE TEMPORARY VIEW skipped_events AS
@@ -147,5 +176,9 @@ CREATE TEMPORARY TABLE late_events (payload STRING) WITH (
 )"""
 
 
-def windows_union(specs: list[WindowSpec]) -> str:
-    return "\nUNION ALL\n".join(window_query(spec) for spec in specs)
+def windows_union(specs: list[WindowSpec], breakdown_max_values: int | None = None) -> str:
+    """Every window result of the job: per event type, and per breakdown value when breakdowns are on."""
+    queries = [window_query(spec) for spec in specs]
+    if breakdown_max_values is not None:
+        queries += [breakdown_query(spec, breakdown_max_values) for spec in specs]
+    return "\nUNION ALL\n".join(queries)

@@ -93,6 +93,16 @@ class PrivateJob:
             windows[window.key] = window
         return windows
 
+    def redis_breakdown_windows(self) -> dict[tuple[str, str, int, str, str], WindowMetrics]:
+        """Every breakdown window in Redis, by identity; fails on a second member for the same window."""
+        windows: dict[tuple[str, str, int, str, str], WindowMetrics] = {}
+        for member in window_members(self.redis_client, self.keys, breakdowns=True):
+            window = WindowMetrics.from_json(member)
+            if window.identity in windows:
+                raise AssertionError(f"window {window.identity} stored twice")
+            windows[window.identity] = window
+        return windows
+
     def wait_for_windows(self, expected: int, timeout_s: float = 90) -> dict[WindowKey, WindowMetrics]:
         def enough() -> dict[WindowKey, WindowMetrics] | None:
             windows = self.redis_windows()

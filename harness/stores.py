@@ -21,10 +21,12 @@ def delete_prefix(client: redis.Redis, prefix: str) -> None:
         client.delete(*stale)
 
 
-def window_members(client: redis.Redis, keys: RedisKeys) -> list[str]:
-    """Every member of every windows sorted set under the prefix (canonical window JSON)."""
+def window_members(client: redis.Redis, keys: RedisKeys, breakdowns: bool = False) -> list[str]:
+    """Every member of every windows sorted set under the prefix (canonical window JSON): the event types'
+    series, or with `breakdowns` the breakdown values' series."""
     members: list[str] = []
-    for name in client.scan_iter(match=keys.windows_pattern(), count=1000):
+    pattern = keys.window_patterns()[1] if breakdowns else keys.windows_pattern()
+    for name in client.scan_iter(match=pattern, count=1000):
         members.extend(cast(list[str], client.zrange(name, 0, -1)))
     return members
 

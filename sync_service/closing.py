@@ -39,7 +39,7 @@ def plan_batch(entries: list[tuple[str, str]]) -> Batch:
     statement cannot update the same row twice.
     """
     batch = Batch()
-    seen: set[tuple[str, str, int]] = set()
+    seen: set[tuple[str, str, int, str, str]] = set()
     for key, member in entries:
         try:
             # Same result as WindowMetrics.from_json, parsed in pydantic-core: ~3x faster per member.

@@ -32,15 +32,16 @@ router = APIRouter()
 @router.websocket("/live-metrics")
 async def live_metrics(
     websocket: WebSocket, realtime: RealtimeDep, relay: RelayDep,
-    event_type: str | None = None, window_size: str | None = None,
+    event_type: str | None = None, window_size: str | None = None, breakdown: str | None = None,
 ) -> None:
-    """Latest window per (event type, window size) on connect, then every update, in the seed's format."""
+    """Latest window per (event type, window size) on connect, then every update, in the seed's format.
+    With `breakdown=country`: the same for the windows of each value of that property instead."""
     await websocket.accept()
-    problem = live_filter_problem(event_type, window_size)
+    problem = live_filter_problem(event_type, window_size, breakdown)
     if problem is not None:
         await websocket.close(code=WS_BAD_FILTER, reason=problem)
         return
-    client = relay.register(event_type, window_size)
+    client = relay.register(event_type, window_size, breakdown)
     try:
         await serve_live_client(websocket, client, realtime_store=realtime)
     finally:
@@ -52,7 +53,7 @@ async def serve_live_client(websocket: WebSocket, client: LiveClient, realtime_s
 
     async def send_updates() -> None:
         try:
-            snapshot = await realtime_store.latest_per_series(client.event_type, client.window_size)
+            snapshot = await realtime_store.latest_per_series(client.event_type, client.window_size, client.breakdown)
         except RedisError as error:
             log.warning("no snapshot for a live client, Redis error: %s", error)
             snapshot = []

@@ -101,6 +101,42 @@ async def test_snapshot_then_filtered_live_updates_to_several_clients(
     wait_for_clients(server, 0)
 
 
+async def test_breakdown_clients_get_the_windows_of_one_property_and_nobody_else_does(
+    start_api: Callable[..., ApiServer], redis_client: redis.Redis
+) -> None:
+    server = start_api()
+
+    def by_country(country: str, count: int, start_ms: int = BASE_MS) -> WindowMetrics:
+        window = make_window("click", start_ms, count=count)
+        return window.model_copy(update={"breakdown": "country", "breakdown_value": country})
+
+    history = [by_country("DE", 3), by_country("FR", 2), by_country("DE", 4, BASE_MS + 10_000)]
+    whole_type = make_window("click", BASE_MS + 10_000, count=6)  # the job writes the type's windows too
+    async with connect(server.ws_url + "/live-metrics") as probe:
+        wait_for_clients(server, 1)
+        upsert_windows(redis_client, server.keys, [*history, whole_type])
+        # The relay is past the history's publications once the probe has the last one (see the test above).
+        assert await receive(probe, 1) == as_messages([whole_type])
+    async with (
+        connect(server.ws_url + "/live-metrics") as plain,
+        connect(server.ws_url + "/live-metrics?breakdown=country") as countries,
+        connect(server.ws_url + "/live-metrics?breakdown=plan&event_type=click") as plans,
+    ):
+        # Snapshot: the newest window of each value; nothing for a property no window was written for.
+        snapshot = await receive(countries, 2)
+        assert sorted(snapshot, key=lambda m: m["breakdown_value"]) == as_messages([history[2], history[1]])
+        assert await receive(plain, 1) == as_messages([whole_type])
+        wait_for_clients(server, 3)
+        live = [by_country("FR", 9, BASE_MS + 10_000), make_window("click", BASE_MS, count=1)]
+        upsert_windows(redis_client, server.keys, live)
+        assert await receive(countries, 1) == as_messages([live[0]])
+        assert await receive(plain, 1) == as_messages([live[1]])
+        assert json.loads(live[0].to_json())["breakdown"] == "country"
+        await assert_silent(countries)
+        await assert_silent(plans)
+        await assert_silent(plain)
+
+
 async def test_a_bad_filter_closes_the_socket_naming_the_parameter(api: ApiServer) -> None:
     async with connect(api.ws_url + "/live-metrics?window_size=thirty") as client:
         with pytest.raises(ConnectionClosed) as closed:

@@ -21,7 +21,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from contracts.events import MAX_ABS_VALUE, Event, encode_event, now_ms
 from contracts.redis_keys import parse_skipped
 from contracts.settings import to_env
-from contracts.window_results import PERCENTILES
+from contracts.window_results import PERCENTILES, WindowMetrics
 from contracts.windows import parse_window_specs
 from flink_service.settings import Settings
 from flink_service.submit import stop as stop_job
@@ -31,7 +31,7 @@ from harness.infra import RUN_DIR, local_flink, unique_name
 from harness.kafka import committed_offsets, end_offsets
 from harness.waiting import wait_until
 from harness.windows import UpdatesCollector
-from tests.oracle import expected_windows, generate_events, percentile_rank_ok
+from tests.oracle import expected_breakdown_windows, expected_windows, generate_events, percentile_rank_ok
 
 pytestmark = pytest.mark.flink
 
@@ -186,10 +186,10 @@ def test_two_window_specs_at_once_and_printed_results(start_job: Callable[..., P
 def test_taskmanager_killed_after_checkpoint_recovers_without_loss_or_doubles(
     start_job: Callable[..., PrivateJob],
 ) -> None:
-    job = start_job(flink_checkpoint_interval_s=2)
+    job = start_job(flink_checkpoint_interval_s=2, breakdown_properties="country")
     rng = random.Random(3)
     base = base_time_ms()
-    events = generate_events(rng, start_ms=base, duration_ms=120_000, count=1200)
+    events = generate_events(rng, start_ms=base, duration_ms=120_000, count=1200, countries=("DE", "FR", "US"))
     first, rest = events[:400], events[400:]
     job.produce(first)
     job.heartbeat(base + 30_000)
@@ -215,6 +215,37 @@ def test_taskmanager_killed_after_checkpoint_recovers_without_loss_or_doubles(
 
     wait_until(lambda: job.cluster.job(job.job_id)["state"] == "RUNNING", 120, "job running again")
     assert_matches_oracle(job, events, "30s/10s")
+    assert_breakdowns_match_the_oracle(job, events, "30s/10s")
+
+
+def assert_breakdowns_match_the_oracle(job: PrivateJob, events: list[Event], window_specs: str) -> None:
+    settings = job.settings
+    expected = expected_breakdown_windows(events, parse_window_specs(window_specs), settings.breakdowns,
+                                          settings.breakdown_max_values)
+
+    def enough() -> dict[tuple[str, str, int, str, str], WindowMetrics] | None:
+        windows = job.redis_breakdown_windows()
+        return windows if len(windows) >= len(expected) else None
+
+    found = wait_until(enough, 90, f"{len(expected)} breakdown windows in Redis")
+    assert sorted(found) == sorted(expected), "breakdown windows missing or extra"
+    assert {key: window for key, window in found.items() if window != expected[key]} == {}
+
+
+def test_breakdowns_by_a_property_match_the_oracle(start_job: Callable[..., PrivateJob]) -> None:
+    """Two values kept apart per window, the rest folded into (other); no string value goes to (none)."""
+    job = start_job(breakdown_properties="country", breakdown_max_values=2)
+    rng = random.Random(17)
+    base = base_time_ms()
+    events = generate_events(rng, start_ms=base, duration_ms=60_000, count=300, countries=("DE", "FR", "US", "NL"))
+    odd = [{"country": 7}, {}, {"country": ""}, {"country": "x" * 300}, {"plan": "pro"}, {"country": "DE:Berlin"}]
+    events += [Event(event_id=f"odd{i}", event_type="click", user_id=f"odd-{i}", value=1.0,
+                     timestamp=base + 60_000 + i * 1000, properties=properties) for i, properties in enumerate(odd)]
+    job.produce(events)
+    job.heartbeat(base + 180_000)
+    assert_matches_oracle(job, events, "30s/10s")
+    assert_breakdowns_match_the_oracle(job, events, "30s/10s")
+    assert job.redis_client.smembers(job.keys.breakdown_properties("click")) == {"country"}
 
 
 def test_percentiles_of_a_large_window_are_within_the_stated_rank_error(

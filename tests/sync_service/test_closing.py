@@ -44,7 +44,8 @@ def test_plan_batch_skips_invalid_and_duplicate_members() -> None:
     batch = plan_batch([("k", first.to_json()), ("k", "not json"), ("k", '{"a":1}'),
                         ("k2", same_window.to_json()), ("k", other.to_json())])
     assert [row[2] for row in batch.rows] == [0, 10_000]
-    assert batch.rows[0] == ("click", "30s", 0, 30_000, 2, first.total_value, first.unique_users, None, None, None, "", "")
+    assert batch.rows[0] == ("click", "30s", 0, 30_000, 2, first.total_value, first.unique_users,
+                             None, None, None, "", "")
     assert batch.members_by_key == {"k": [first.to_json(), other.to_json()]}
     assert batch.invalid == [("k", "not json"), ("k", '{"a":1}')]
     assert batch.duplicates == 1
