@@ -132,3 +132,20 @@ async def test_a_member_with_a_non_finite_sum_is_synced_not_stuck(
                                                 key=lambda row: row.window_start)]
     assert totals[:2] == [math.inf, -math.inf] and all(math.isnan(total) for total in totals[2:])
     assert redis_windows(redis_client, redis_keys) == set()
+
+
+async def test_breakdown_windows_are_synced_beside_their_event_types_windows(
+    worker: SyncWorker, infra: Infra, pg_schema: str, redis_client: redis.Redis, redis_keys: RedisKeys
+) -> None:
+    plain = make_window("click", PAST_MS, count=5)
+    per_country = [plain.model_copy(update={"count": count, "breakdown": "country", "breakdown_value": country})
+                   for country, count in (("DE", 3), ("FR", 1), ("(other)", 1))]
+    upsert_windows(redis_client, redis_keys, [plain, *per_country])
+
+    report = await worker.run_cycle()
+
+    assert (report.keys, report.synced) == (4, 4)
+    rows = await read_rows(infra.postgres_dsn, pg_schema)
+    assert sorted(rows, key=lambda w: w.identity) == sorted([plain, *per_country], key=lambda w: w.identity)
+    assert redis_windows(redis_client, redis_keys) == set()
+    assert list(redis_client.scan_iter(match=f"{redis_keys.breakdown_head}*")) == []
