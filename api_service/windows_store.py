@@ -161,9 +161,8 @@ class RealtimeStore:
         return parse_members(member for reply in replies for member in reply)
 
     async def breakdown_values(self, event_type: str, breakdown: str) -> list[str]:
-        """The values of a breakdown property windows were written for, for one event type, sorted."""
-        registry = self.keys.breakdown_values(event_type, breakdown)
-        return sorted(await cast(Awaitable[set[str]], self.client.smembers(registry)))
+        """The live values of a breakdown property for one event type (pruned like event types), sorted."""
+        return sorted(await self.client.zrange(self.keys.breakdown_values(event_type, breakdown), 0, -1))
 
     async def skipped_between(self, start_ms: int, now_ms: int) -> list[SkippedCount]:
         """The ledger's counts of the minutes from start_ms to now, summed per (reason, event type), largest first."""
