@@ -38,6 +38,17 @@ WindowSize = Annotated[
         openapi_examples=example("30s"),
     ),
 ]
+BREAKDOWN_PATTERN = r"^[a-z0-9_]{1,64}$"
+BreakdownProperty = Annotated[
+    str | None,
+    Query(
+        pattern=BREAKDOWN_PATTERN,
+        description="A breakdown property (one of BREAKDOWN_PROPERTIES, e.g. `country`): adds `series`, the same "
+        "windows per value of the property (`(none)`: no string value; `(other)`: the values past "
+        "BREAKDOWN_MAX_VALUES in a window).",
+        openapi_examples=example("country"),
+    ),
+]
 Limit = Annotated[
     int, Query(ge=1, le=MAX_LIMIT, description="Most windows returned, newest first.", openapi_examples=example(10))
 ]
@@ -82,7 +93,6 @@ def query_error(name: str, message: str, value: Any) -> RequestValidationError:
     return RequestValidationError([{"type": "value_error", "loc": ("query", name), "msg": message, "input": value}])
 
 
-BREAKDOWN_PATTERN = r"^[a-z0-9_]{1,64}$"
 
 
 def live_filter_problem(event_type: str | None, window_size: str | None, breakdown: str | None = None) -> str | None:

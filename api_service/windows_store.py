@@ -24,6 +24,8 @@ from contracts.window_results import WindowMetrics
 from contracts.windows import is_closed, last_closed_start_ms, parse_duration_s
 
 log = logging.getLogger(__name__)
+# A series of one value of a breakdown property: (property, value); None: the event type's own series.
+Breakdown = tuple[str, str] | None
 # An answer's entry columns in Entry's order, window_start as epoch milliseconds.
 ENTRY_COLUMNS_SQL = (
     "(extract(epoch FROM window_start) * 1000)::bigint AS window_start, count, total_value, unique_users, "
@@ -76,9 +78,9 @@ def parse_entries(members: Iterable[str]) -> list[Entry]:
     return entries
 
 
-def answer_body(event_type: str, window_size: str, entries: list[Entry]) -> bytes:
-    """The seed's response body (`contracts.window_results.metrics_response`'s shape), encoded."""
-    return _encode({"event_type": event_type, "window_size": window_size, "entries": entries})
+def answer_body(event_type: str, window_size: str, entries: list[Entry], **additions: Any) -> bytes:
+    """The seed's response body (`contracts.window_results.metrics_response`'s shape), and any additions, encoded."""
+    return _encode({"event_type": event_type, "window_size": window_size, "entries": entries, **additions})
 
 
 class HasStart(Protocol):
@@ -103,12 +105,19 @@ class RealtimeStore:
         self.client = client
         self.keys = keys
 
-    async def newest(self, event_type: str, window_size: str, limit: int) -> list[Entry]:
-        members = await self.client.zrevrange(self.keys.windows(event_type, window_size), 0, limit - 1)
+    def _series(self, event_type: str, window_size: str, breakdown: Breakdown) -> str:
+        if breakdown is None:
+            return self.keys.windows(event_type, window_size)
+        return self.keys.breakdown_windows(event_type, window_size, *breakdown)
+
+    async def newest(self, event_type: str, window_size: str, limit: int, breakdown: Breakdown = None) -> list[Entry]:
+        """The newest windows of a series: an event type's, or one value's of a breakdown property."""
+        members = await self.client.zrevrange(self._series(event_type, window_size, breakdown), 0, limit - 1)
         return parse_entries(members)
 
     async def closed_between(
-        self, event_type: str, window_size: str, start_ms: int, end_ms: int, now_ms: int, limit: int
+        self, event_type: str, window_size: str, start_ms: int, end_ms: int, now_ms: int, limit: int,
+        breakdown: Breakdown = None,
     ) -> list[Entry]:
         """Windows with start_ms <= window_start < end_ms that have closed by now_ms (no grace), newest first."""
         size_ms = parse_duration_s(window_size) * 1000
@@ -117,7 +126,7 @@ class RealtimeStore:
         if upper < start_ms:
             return []
         members = await self.client.zrevrangebyscore(
-            self.keys.windows(event_type, window_size), upper, start_ms, start=0, num=limit
+            self._series(event_type, window_size, breakdown), upper, start_ms, start=0, num=limit
         )
         return [entry for entry in parse_entries(members) if is_closed(entry.window_start + size_ms, now_ms)]
 
@@ -183,13 +192,25 @@ class HistoryStore:
     def __init__(self, pool: Any) -> None:
         self.pool = pool
 
+    async def breakdown_values(
+        self, event_type: str, window_size: str, breakdown: str, start_ms: int, end_ms: int
+    ) -> list[str]:
+        """The values of a breakdown property with synced windows in the range."""
+        rows = await self.pool.fetch(
+            f"SELECT DISTINCT breakdown_value FROM {METRICS_TABLE} WHERE event_type = $1 AND window_size = $2 "
+            "AND breakdown = $3 AND window_start >= $4 AND window_start < $5",
+            event_type, window_size, breakdown, ms_to_datetime(start_ms), ms_to_datetime(end_ms),
+        )
+        return [row[0] for row in rows]
+
     async def between(
-        self, event_type: str, window_size: str, start_ms: int, end_ms: int, limit: int
+        self, event_type: str, window_size: str, start_ms: int, end_ms: int, limit: int, breakdown: Breakdown = None
     ) -> list[Entry]:
-        """Synced windows with start_ms <= window_start < end_ms, newest first (epoch ms computed in SQL)."""
+        """Synced windows of a series with start_ms <= window_start < end_ms, newest first (epoch ms computed in
+        SQL); '' in the breakdown columns is the event type's own series."""
         rows = await self.pool.fetch(
             f"SELECT {ENTRY_COLUMNS_SQL} FROM {METRICS_TABLE} "
-            "WHERE event_type = $1 AND window_size = $2 AND breakdown = '' AND breakdown_value = '' "
+            "WHERE event_type = $1 AND window_size = $2 AND breakdown = $6 AND breakdown_value = $7 "
             "AND window_start >= $3 AND window_start < $4 "
             "ORDER BY window_start DESC LIMIT $5",
             event_type,
@@ -197,6 +218,7 @@ class HistoryStore:
             ms_to_datetime(start_ms),
             ms_to_datetime(end_ms),
             limit,
+            *(breakdown or ("", "")),
         )
         return [Entry(*row) for row in rows]
 

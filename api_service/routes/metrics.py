@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter
@@ -10,8 +11,27 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api_service.deps import HistoryDep, RealtimeDep
-from api_service.params import DEFAULT_LIMIT, EndTime, EventType, Limit, StartTime, WindowSize, query_error, time_ms
-from api_service.windows_store import FAR_FUTURE_MS, FAR_PAST_MS, answer_body, merge_newest_first
+from api_service.params import (
+    DEFAULT_LIMIT,
+    BreakdownProperty,
+    EndTime,
+    EventType,
+    Limit,
+    StartTime,
+    WindowSize,
+    query_error,
+    time_ms,
+)
+from api_service.windows_store import (
+    FAR_FUTURE_MS,
+    FAR_PAST_MS,
+    Breakdown,
+    Entry,
+    HistoryStore,
+    RealtimeStore,
+    answer_body,
+    merge_newest_first,
+)
 from contracts.events import now_ms
 
 ENTRY_EXAMPLE: dict[str, Any] = {
@@ -38,6 +58,11 @@ class MetricsEntryModel(BaseModel):
     p99: float | None = Field(default=None, description="99th percentile of value.")
 
 
+class SeriesModel(BaseModel):
+    value: str = Field(description="The property's value; `(none)`: no string value, `(other)`: values folded")
+    entries: list[MetricsEntryModel]
+
+
 class MetricsResponseModel(BaseModel):
     """The seed's response body (built by `contracts.window_results.metrics_response`)."""
 
@@ -47,6 +72,10 @@ class MetricsResponseModel(BaseModel):
     event_type: str
     window_size: str
     entries: list[MetricsEntryModel]
+    breakdown: str | None = Field(default=None, description="Only with `breakdown=`: the property")
+    series: list[SeriesModel] | None = Field(
+        default=None, description="Only with `breakdown=`: the same windows per value of the property, largest first"
+    )
 
 
 METRICS_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"model": MetricsResponseModel}}
@@ -59,17 +88,48 @@ def json_answer(body: bytes) -> Response:
     return Response(body, media_type="application/json")
 
 
+async def broken_down(
+    realtime: RealtimeStore, history: HistoryStore | None, event_type: str, window_size: str, breakdown: str,
+    start_ms: int, end_ms: int, read: Callable[[Breakdown], Awaitable[list[Entry]]],
+) -> list[dict[str, Any]]:
+    """`read` for each value of the property (live in Redis, or with synced windows in the range), as
+    `{"value", "entries"}` series, the most events first."""
+    values = set(await realtime.breakdown_values(event_type, breakdown))
+    if history is not None:
+        values.update(await history.breakdown_values(event_type, window_size, breakdown, start_ms, end_ms))
+    ordered = sorted(values)
+    entries = await asyncio.gather(*(read((breakdown, value)) for value in ordered))
+    series = [{"value": value, "entries": found} for value, found in zip(ordered, entries, strict=True)]
+    return sorted(series, key=lambda item: -sum(entry.count for entry in item["entries"]))
+
+
+async def answer(
+    realtime: RealtimeStore, history: HistoryStore | None, event_type: str, window_size: str,
+    breakdown: str | None, start_ms: int, end_ms: int, read: Callable[[Breakdown], Awaitable[list[Entry]]],
+) -> Response:
+    """The seed's body for the event type's series, plus the property's series when `breakdown` is asked."""
+    extra = {} if breakdown is None else {
+        "breakdown": breakdown,
+        "series": await broken_down(realtime, history, event_type, window_size, breakdown, start_ms, end_ms, read),
+    }
+    return json_answer(answer_body(event_type, window_size, await read(None), **extra))
+
+
 async def newest_windows(
     realtime: RealtimeDep, history: HistoryDep, event_type: EventType, window_size: WindowSize = "30s",
-    limit: Limit = DEFAULT_LIMIT,
+    limit: Limit = DEFAULT_LIMIT, breakdown: BreakdownProperty = None,
 ) -> Response:
     if history is None:
         return JSONResponse(status_code=503, content=UNAVAILABLE)
-    stored, unsynced = await asyncio.gather(
-        history.between(event_type, window_size, FAR_PAST_MS, FAR_FUTURE_MS, limit),
-        realtime.newest(event_type, window_size, limit),
-    )
-    return json_answer(answer_body(event_type, window_size, merge_newest_first(stored, unsynced, limit)))
+
+    async def read(series: Breakdown) -> list[Entry]:
+        stored, unsynced = await asyncio.gather(
+            history.between(event_type, window_size, FAR_PAST_MS, FAR_FUTURE_MS, limit, series),
+            realtime.newest(event_type, window_size, limit, series),
+        )
+        return merge_newest_first(stored, unsynced, limit)
+
+    return await answer(realtime, history, event_type, window_size, breakdown, FAR_PAST_MS, FAR_FUTURE_MS, read)
 
 
 NEWEST_DESCRIPTION = (
@@ -89,14 +149,19 @@ router.add_api_route(
 
 @router.get("/metrics/realtime", responses=METRICS_RESPONSES, summary="Windows still in Redis")
 async def get_realtime(
-    realtime: RealtimeDep, event_type: EventType, window_size: WindowSize = "30s", limit: Limit = DEFAULT_LIMIT
+    realtime: RealtimeDep, event_type: EventType, window_size: WindowSize = "30s", limit: Limit = DEFAULT_LIMIT,
+    breakdown: BreakdownProperty = None,
 ) -> Response:
     """The windows Redis holds now, newest first: those the Flink job has written and the sync worker has
     not yet moved to PostgreSQL. A window is written once it has closed (the watermark passed its end; no
     partial values of open windows) and moved `SYNC_GRACE_S` (default 10 s) after its end, so this is
     usually the newest one or two windows of each series, and can be empty for a moment between a move
     and the next window. For the newest N windows whatever their place, use `/metrics`."""
-    return json_answer(answer_body(event_type, window_size, await realtime.newest(event_type, window_size, limit)))
+
+    async def read(series: Breakdown) -> list[Entry]:
+        return await realtime.newest(event_type, window_size, limit, series)
+
+    return await answer(realtime, None, event_type, window_size, breakdown, FAR_PAST_MS, FAR_FUTURE_MS, read)
 
 
 @router.get("/metrics/history", responses=METRICS_RESPONSES, summary="Windows in a time range")
@@ -108,6 +173,7 @@ async def get_history(
     start_time: StartTime = None,
     end_time: EndTime = None,
     limit: Limit = DEFAULT_LIMIT,
+    breakdown: BreakdownProperty = None,
 ) -> Response:
     """Windows with `start_time <= window_start < end_time`, newest first: PostgreSQL, plus windows that
     have closed but are not synced yet, from Redis (Redis wins for the same `window_start`)."""
@@ -116,8 +182,12 @@ async def get_history(
         raise query_error("end_time", "end_time must be later than start_time", end_time)
     if history is None:
         return JSONResponse(status_code=503, content=UNAVAILABLE)
-    stored, unsynced = await asyncio.gather(
-        history.between(event_type, window_size, start_ms, end_ms, limit),
-        realtime.closed_between(event_type, window_size, start_ms, end_ms, now_ms(), limit),
-    )
-    return json_answer(answer_body(event_type, window_size, merge_newest_first(stored, unsynced, limit)))
+
+    async def read(series: Breakdown) -> list[Entry]:
+        stored, unsynced = await asyncio.gather(
+            history.between(event_type, window_size, start_ms, end_ms, limit, series),
+            realtime.closed_between(event_type, window_size, start_ms, end_ms, now_ms(), limit, series),
+        )
+        return merge_newest_first(stored, unsynced, limit)
+
+    return await answer(realtime, history, event_type, window_size, breakdown, start_ms, end_ms, read)

@@ -11,6 +11,7 @@ import redis
 
 from contracts.events import now_ms
 from contracts.redis_keys import COUNT_SKIPPED_LUA, SkippedCount, count_skipped_call, upsert_windows
+from contracts.window_results import WindowMetrics
 from contracts.windows import parse_duration_s
 from harness.infra import Infra, free_port
 from harness.stores import insert_history
@@ -168,7 +169,7 @@ def test_openapi_documents_the_endpoints_with_examples(api: ApiServer) -> None:
     for path in ("/metrics", "/metrics/realtime", "/metrics/history", "/metrics/event-types", "/health"):
         assert path in spec["paths"], path
     params = {p["name"]: p for p in spec["paths"]["/metrics/history"]["get"]["parameters"]}
-    assert set(params) == {"event_type", "window_size", "start_time", "end_time", "limit"}
+    assert set(params) == {"event_type", "window_size", "start_time", "end_time", "limit", "breakdown"}
     assert params["start_time"]["examples"]["example"]["value"] == "2024-06-26T09:00:00Z"
     assert params["end_time"]["examples"]["example"]["value"] == "2024-06-26T10:00:00Z", "a range, not empty"
     assert set(spec["paths"]["/health"]["get"]["responses"]) == {"200", "503"}
@@ -240,3 +241,29 @@ def test_the_ledger_of_skipped_records_sums_the_minutes_asked_for(api: ApiServer
         response = api.get("/metrics/skipped", since=bad)
         assert response.status_code == 422, bad
         assert "since" in response.json()["message"]
+
+
+def test_a_breakdown_adds_one_series_per_value_wherever_its_windows_are(
+    api: ApiServer, redis_client: redis.Redis, infra: Infra, event_type: str
+) -> None:
+    def by(country: str, start_ms: int, count: int) -> WindowMetrics:
+        return make_window(event_type, start_ms, count=count).model_copy(
+            update={"breakdown": "country", "breakdown_value": country})
+
+    synced = [by("DE", BASE_MS, 5), by("FR", BASE_MS, 2), by("(none)", BASE_MS + 10_000, 1)]
+    unsynced = [by("DE", BASE_MS + 10_000, 7), make_window(event_type, BASE_MS + 10_000, count=8)]
+    insert_history(infra.postgres_dsn, api.schema, [*synced, make_window(event_type, BASE_MS, count=7)])
+    upsert_windows(redis_client, api.keys, unsynced)
+
+    for path in ("/metrics", "/metrics/history"):
+        body = api.get(path, event_type=event_type, breakdown="country").json()
+        assert starts(body) == [BASE_MS + 10_000, BASE_MS], "the type's own windows as without a breakdown"
+        assert body["breakdown"] == "country"
+        assert [(series["value"], [e["count"] for e in series["entries"]]) for series in body["series"]] == [
+            ("DE", [7, 5]), ("FR", [2]), ("(none)", [1])]
+    realtime = api.get("/metrics/realtime", event_type=event_type, breakdown="country").json()
+    assert [(series["value"], len(series["entries"])) for series in realtime["series"]] == [("DE", 1)]
+    assert "series" not in api.get("/metrics", event_type=event_type).json()
+    assert api.get("/metrics", event_type=event_type, breakdown="plan").json()["series"] == []
+    bad = api.get("/metrics/history", event_type=event_type, breakdown="Country!")
+    assert bad.status_code == 422 and "breakdown" in bad.json()["message"]
