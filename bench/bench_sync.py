@@ -20,13 +20,12 @@ import redis
 from redis.asyncio import Redis
 
 from bench.figures import Row, number, publish, ratio
-from contracts.history import WINDOW_COLUMNS, quote_ident, window_values
+from contracts.history import WINDOW_COLUMNS, quote_ident, staging_columns_sql, window_values
 from contracts.redis_keys import RedisKeys
 from contracts.settings import load_settings
 from contracts.window_results import WindowMetrics
 from harness.stores import delete_prefix, drop_schemas
 from harness.windows import make_window
-from sync_service.postgres_store import staging_columns_sql
 from sync_service.settings import Settings
 from sync_service.worker import SyncWorker
 

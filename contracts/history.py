@@ -7,7 +7,7 @@ Window times are stored as timestamptz and exchanged as epoch milliseconds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 from pathlib import Path
@@ -126,3 +126,47 @@ async def insert_windows(conn: Any, windows: Iterable[WindowMetrics]) -> None:
         f"INSERT INTO {METRICS_TABLE} ({WINDOW_COLUMNS_SQL}) VALUES ({placeholders})",
         [window_row(window) for window in windows],
     )
+
+
+# Writing windows: COPY into a session-local staging table (times as epoch ms, as a window carries them),
+# then one upsert into `metrics`: the sync worker's batches and the replay command both write this way.
+STAGING_TABLE = "window_staging"
+# Epoch ms -> timestamptz with interval arithmetic, exact to the millisecond (to_timestamp(float) is not).
+_MS = "'epoch'::timestamptz + {} * interval '1 millisecond'"
+
+
+def staging_columns_sql() -> str:
+    """The `metrics` window columns with times as epoch ms (bigint): COPY sends a window's values as they are."""
+    return ", ".join(
+        f"{name} {'bigint' if name in TIME_COLUMNS else sql_type}{'' if name in NULLABLE_COLUMNS else ' NOT NULL'}"
+        for name, sql_type in WINDOW_COLUMN_TYPES.items()
+    )
+
+
+# Emptied at every commit: nothing to clean up after a crash.
+CREATE_STAGING_SQL = f"CREATE TEMP TABLE IF NOT EXISTS {STAGING_TABLE} ({staging_columns_sql()}) ON COMMIT DELETE ROWS"
+
+
+def upsert_sql(schema: str) -> str:
+    """Move the staged windows into `{schema}.metrics`, replacing the rows of the same windows."""
+    converted = ", ".join(_MS.format(name) if name in TIME_COLUMNS else name for name in WINDOW_COLUMNS)
+    updated = [name for name in WINDOW_COLUMNS if name not in WINDOW_KEY_COLUMNS] + ["synced_at"]
+    return f"""
+INSERT INTO {quote_ident(schema)}.{METRICS_TABLE} ({WINDOW_COLUMNS_SQL}, synced_at)
+SELECT {converted}, now()
+FROM {STAGING_TABLE}
+ON CONFLICT ({", ".join(WINDOW_KEY_COLUMNS)}) DO UPDATE SET
+    {", ".join(f"{name} = EXCLUDED.{name}" for name in updated)}
+"""
+
+
+async def upsert_window_rows(
+    conn: Any, schema: str, rows: list[WindowValues], before_commit: Callable[[], Awaitable[None]] | None = None
+) -> None:
+    """Write window rows (`window_values`) into `{schema}.metrics` in one transaction: an idempotent upsert.
+    The connection must have run CREATE_STAGING_SQL. `before_commit` runs inside the transaction."""
+    async with conn.transaction():
+        await conn.copy_records_to_table(STAGING_TABLE, records=rows, columns=WINDOW_COLUMNS)
+        await conn.execute(upsert_sql(schema))
+        if before_commit is not None:
+            await before_commit()
