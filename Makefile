@@ -1,7 +1,7 @@
 # The commands a user types. See README.md.
 PY := .venv/bin/python
 
-.PHONY: setup dev up down status logs test test-compose lint bench
+.PHONY: setup dev up down status logs test test-compose lint bench replay
 
 setup:            ## install what is missing (Debian packages, venv, jars, dashboard build)
 	bash scripts/setup.sh
@@ -26,6 +26,11 @@ test:             ## install, start the stack, run ruff, mypy and all tests, sto
 
 test-compose: setup  ## build every image, `docker compose up --wait`, check the stack end to end, `down -v` (gets a Docker engine if none answers)
 	bash scripts/compose_tier.sh
+
+replay:           ## rebuild history from Kafka: make replay FROM=2026-11-27T08:00:00Z TO=2026-11-27T09:00:00Z [SPECS=1m/1m]
+	@test -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make replay FROM=<ISO time> TO=<ISO time> [SPECS=30s/10s,1m/1m]"; exit 2; }
+	FLINK_CONF_DIR=$${RUN_DIR:-.run}/flink/conf FLINK_LIB_DIR=$${RUN_DIR:-.run}/flink/lib \
+	  $(PY) -m flink_service.replay --from $(FROM) --to $(TO) $(if $(SPECS),--window-specs $(SPECS))
 
 lint: setup
 	.venv/bin/ruff check . && .venv/bin/mypy .

@@ -17,6 +17,7 @@ JAVA_FUNCTIONS = {
     "parse_event": "io.example.analytics.flink.ParseEvent",
     "value_percentiles": "io.example.analytics.flink.ValuePercentiles",
     "breakdown_windows": "io.example.analytics.flink.BreakdownWindows",
+    "unique_count": "io.example.analytics.flink.UniqueCount",
 }
 # Why a record is not counted, besides the reasons parse_event gives (see ParseEvent.java):
 LATE = "late"  # behind the watermark: its windows may already have been emitted
@@ -46,8 +47,13 @@ def functions_ddl(jar_uri: str) -> list[str]:
 
 
 def source_ddl(
-    *, topic: str, bootstrap_servers: str, group_id: str, watermark_delay_s: int, max_future_s: int
+    *, topic: str, bootstrap_servers: str, group_id: str, watermark_delay_s: int, max_future_s: int,
+    scan: dict[str, str] | None = None,
 ) -> str:
+    """The events topic as raw strings; `scan` replaces the live job's start (its consumer group's offsets,
+    unbounded) with other scan options, e.g. the replay's bounded offsets."""
+    scan = scan or {"scan.startup.mode": "group-offsets", "scan.topic-partition-discovery.interval": "60 s"}
+    scan_options = "".join(f"  {_quote(key)} = {_quote(value)},\n" for key, value in scan.items())
     return f"""
 CREATE TABLE raw_events (
   payload STRING,
@@ -60,19 +66,20 @@ CREATE TABLE raw_events (
   'properties.bootstrap.servers' = {_quote(bootstrap_servers)},
   'properties.group.id' = {_quote(group_id)},
   'properties.auto.offset.reset' = 'earliest',
-  'scan.startup.mode' = 'group-offsets',
-  'scan.topic-partition-discovery.interval' = '60 s',
-  'format' = 'raw',
+{scan_options}  'format' = 'raw',
   'raw.charset' = 'UTF-8'
 )"""
 
 
-def parsed_view(max_future_s: int, breakdown_properties: tuple[str, ...] = ()) -> str:
+def parsed_view(max_future_s: int, breakdown_properties: tuple[str, ...] = (), batch: bool = False) -> str:
     """Every record with its fields and a `problem`: NULL when valid, else why it is skipped
     (parse_event's reasons, 'late', or 'heartbeat' for heartbeats, which only move event time).
 
     parse_event is declared non-deterministic (its timestamp bound moves with the clock), so the planner
-    computes it once per record here instead of inlining it into every column that reads its row."""
+    computes it once per record here instead of inlining it into every column that reads its row.
+
+    In `batch` (the replay) nothing is late: every event of the range counts, whenever it arrived."""
+    late = "" if batch else f"WHEN ts <= CURRENT_WATERMARK(ts) THEN {_quote(LATE)}"
     return f"""
 CREATE TEMPORARY VIEW parsed_events AS
 SELECT
@@ -82,7 +89,7 @@ SELECT
     WHEN p.e.problem IS NOT NULL THEN p.e.problem
     -- Behind the watermark: dropped whole and counted, rather than silently joining only the windows
     -- still open.
-    WHEN ts <= CURRENT_WATERMARK(ts) THEN {_quote(LATE)}
+    {late}
     ELSE CAST(NULL AS STRING)
   END AS problem
 FROM (SELECT payload, {parse_call(max_future_s, breakdown_properties)} AS e, ts, proc_time FROM raw_events) AS p"""
@@ -112,7 +119,7 @@ FROM (
     event_type, {_quote(spec.label)} AS window_size, window_start, window_end,
     COUNT(*) AS event_count,
     SUM(event_value) AS total_value,
-    COUNT(DISTINCT user_id) AS unique_users,
+    unique_count(user_id) AS unique_users,
     value_percentiles(event_value) AS pct
   FROM {_hop("valid_events", spec)}
   GROUP BY event_type, window_start, window_end

@@ -160,6 +160,7 @@ class Kafka(Component):
                 "inter.broker.listener.name=PLAINTEXT",
                 f"log.dirs={self.home / 'data'}",
                 f"num.partitions={s.kafka_topic_partitions}",
+                f"log.retention.hours={s.kafka_retention_hours}",
                 "offsets.topic.replication.factor=1",
                 "transaction.state.log.replication.factor=1",
                 "transaction.state.log.min.isr=1",

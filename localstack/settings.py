@@ -24,6 +24,7 @@ class StackSettings(KafkaSettings, RedisSettings, PostgresSettings):
     flink_taskmanager_memory: str = Field(default="2560m", pattern=r"^[0-9]+[mg]$")
     flink_checkpoint_interval_s: int = Field(default=10, ge=1)
     kafka_heap: str = "512m"
+    kafka_retention_hours: int = Field(default=168, ge=1, description="How long the broker keeps events (replay).")
     # The product's own processes (same env names as their services read).
     track_port: int = Field(default=8001, ge=1, le=65535)
     api_port: int = Field(default=8000, ge=1, le=65535)
