@@ -91,6 +91,10 @@ class WindowSettings(BaseServiceSettings):
         description="Comma-separated sliding windows as SIZE/SLIDE, e.g. '30s/10s,5m/1m'.",
     )
     watermark_delay_s: int = Field(default=5, ge=0)
+    allowed_lateness_s: int = Field(
+        default=0, ge=0,
+        description="Late events up to this much behind the watermark still update their windows (0 = off).",
+    )
     breakdown_properties: str = Field(
         default="",
         pattern=r"^\s*([a-z0-9_]{1,64}\s*(,\s*[a-z0-9_]{1,64}\s*)*)?$",

@@ -11,7 +11,12 @@ from pyflink.table.udf import udf
 
 from contracts.settings import load_settings
 from flink_service import sql
-from flink_service.redis_writer import WRITER_RESULT_TYPE, RedisSkippedCounter, RedisWindowWriter
+from flink_service.redis_writer import (
+    WRITER_RESULT_TYPE,
+    RedisSkippedCounter,
+    RedisWindowCorrector,
+    RedisWindowWriter,
+)
 from flink_service.settings import Settings
 
 
@@ -35,37 +40,49 @@ def configure(env: TableEnvironment, settings: Settings) -> None:
     config.set("pipeline.object-reuse", "true")
 
 
-def build(env: TableEnvironment, settings: Settings) -> None:
-    """Declare sources, views and sinks and add the job's inserts to a statement set."""
-    writer = udf(
-        RedisWindowWriter(
-            settings.redis_url, settings.redis_key_prefix, settings.redis_ttl_s, settings.print_results,
-            settings.event_type_quiet_s,
-        ),
-        result_type=WRITER_RESULT_TYPE,
-        deterministic=False,
-    )
-    env.create_temporary_function("write_window", writer)
-    counter = udf(RedisSkippedCounter(settings.redis_url, settings.redis_key_prefix), result_type=WRITER_RESULT_TYPE,
-                  deterministic=False)
-    env.create_temporary_function("count_skipped", counter)
+def register_functions(env: TableEnvironment, settings: Settings) -> None:
+    """The Python writers (Redis) and the Java functions (flink_service/functions)."""
+    writers = {
+        "write_window": RedisWindowWriter(settings.redis_url, settings.redis_key_prefix, settings.redis_ttl_s,
+                                          settings.print_results, settings.event_type_quiet_s),
+        "correct_window": RedisWindowCorrector(settings.redis_url, settings.redis_key_prefix, settings.redis_ttl_s,
+                                               settings.print_results, settings.event_type_quiet_s),
+        "count_skipped": RedisSkippedCounter(settings.redis_url, settings.redis_key_prefix),
+    }
+    for name, writer in writers.items():
+        env.create_temporary_function(name, udf(writer, result_type=WRITER_RESULT_TYPE, deterministic=False))
     for statement in sql.functions_ddl(settings.flink_functions_jar.resolve().as_uri()):
         env.execute_sql(statement)
-    env.execute_sql(
-        sql.source_ddl(
-            topic=settings.kafka_events_topic,
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            group_id=settings.kafka_consumer_group,
-            watermark_delay_s=settings.watermark_delay_s,
-            max_future_s=settings.max_future_s,
-        )
-    )
-    env.execute_sql(sql.parsed_view(settings.max_future_s, settings.breakdowns))
-    env.execute_sql(sql.VALID_EVENTS_VIEW)
-    env.execute_sql(sql.BREAKDOWN_EVENTS_VIEW)
-    env.execute_sql(sql.SKIPPED_EVENTS_VIEW)
-    env.execute_sql("CREATE TEMPORARY TABLE windows_done (n INT) WITH ('connector' = 'blackhole')")
-    env.execute_sql("CREATE TEMPORARY TABLE skipped_counted (n INT) WITH ('connector' = 'blackhole')")
+
+
+def declare_branch(env: TableEnvironment, settings: Settings, branch: sql.Branch, extra_delay_s: int) -> None:
+    """A branch's source (its own consumer group, its watermark `extra_delay_s` later) and views."""
+    env.execute_sql(sql.source_ddl(
+        topic=settings.kafka_events_topic,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=settings.kafka_consumer_group + ("-final" if branch == sql.FINAL else ""),
+        watermark_delay_s=settings.watermark_delay_s + extra_delay_s,
+        max_future_s=settings.max_future_s,
+        branch=branch,
+    ))
+    for statement in sql.views_ddl(settings.max_future_s, settings.breakdowns, branch):
+        env.execute_sql(statement)
+
+
+def build(env: TableEnvironment, settings: Settings) -> None:
+    """Declare sources, views and sinks and add the job's inserts to a statement set.
+
+    With ALLOWED_LATENESS_S a second, final branch reads the topic again with a watermark that much later: its
+    windows correct the live ones a late event changed (Redis upsert only when the figures differ), and its
+    watermark decides which events are too late (the ledger's `late`, the dead-letter topic)."""
+    register_functions(env, settings)
+    declare_branch(env, settings, sql.LIVE, 0)
+    late_from = sql.FINAL if settings.allowed_lateness_s else sql.LIVE
+    if late_from == sql.FINAL:
+        declare_branch(env, settings, sql.FINAL, settings.allowed_lateness_s)
+    env.execute_sql(sql.skipped_view(late_from))
+    for sink in ("windows_done", "windows_corrected", "skipped_counted"):
+        env.execute_sql(f"CREATE TEMPORARY TABLE {sink} (n INT) WITH ('connector' = 'blackhole')")
     # Its Flink metric `skipped_records[..]__Writer.numRecordsIn` counts every skipped record
     # (invalid or late).
     env.execute_sql("CREATE TEMPORARY TABLE skipped_records (problem STRING) WITH ('connector' = 'blackhole')")
@@ -74,17 +91,18 @@ def build(env: TableEnvironment, settings: Settings) -> None:
         bootstrap_servers=settings.kafka_bootstrap_servers,
         transactional_id_prefix=f"{settings.flink_job_name}-{settings.kafka_consumer_group}-late",
     ))
+    breakdown_max = settings.breakdown_max_values if settings.breakdowns else None
+    columns = ", ".join(sql.WINDOW_RESULT_COLUMNS)
     statements = env.create_statement_set()
-    statements.add_insert_sql(
-        f"INSERT INTO windows_done SELECT write_window({', '.join(sql.WINDOW_RESULT_COLUMNS)}) "
-        f"FROM ({sql.windows_union(settings.windows, settings.breakdown_max_values if settings.breakdowns else None)})"
-    )
+    statements.add_insert_sql(f"INSERT INTO windows_done SELECT write_window({columns}) "
+                              f"FROM ({sql.windows_union(settings.windows, breakdown_max)})")
+    if late_from == sql.FINAL:
+        statements.add_insert_sql(f"INSERT INTO windows_corrected SELECT correct_window({columns}) "
+                                  f"FROM ({sql.windows_union(settings.windows, breakdown_max, sql.FINAL)})")
     statements.add_insert_sql(f"INSERT INTO skipped_records {sql.INVALID_QUERY}")
-    statements.add_insert_sql(
-        "INSERT INTO skipped_counted SELECT count_skipped(event_type, problem, skipped) "
-        f"FROM ({sql.SKIPPED_COUNTS_QUERY})"
-    )
-    statements.add_insert_sql(f"INSERT INTO late_events {sql.LATE_PAYLOADS_QUERY}")
+    statements.add_insert_sql("INSERT INTO skipped_counted SELECT count_skipped(event_type, problem, skipped) "
+                              f"FROM ({sql.SKIPPED_COUNTS_QUERY})")
+    statements.add_insert_sql(f"INSERT INTO late_events {sql.late_payloads_query(late_from)}")
     statements.execute()
 
 

@@ -17,6 +17,7 @@ from pyflink.table.udf import FunctionContext, ScalarFunction
 
 from contracts.events import now_ms
 from contracts.redis_keys import (
+    CORRECT_WINDOW_LUA,
     COUNT_SKIPPED_LUA,
     DEFAULT_QUIET_S,
     UPSERT_WINDOW_LUA,
@@ -96,11 +97,17 @@ class RedisWindowWriter(RedisScript):
     def eval(self, *columns: Any) -> int:
         metrics = window_metrics(*columns)
         script_keys, args = upsert_window_call(self.keys, metrics, self.ttl_s, self.quiet_s)
-        self._run(keys=script_keys, args=args)
-        if self.print_results:
+        written = self._run(keys=script_keys, args=args)
+        if self.print_results and written:
             # PyFlink swaps print() for one that logs to the TaskManager's log; it takes no `flush`.
             print(metrics.to_json())
         return 1
+
+
+class RedisWindowCorrector(RedisWindowWriter):
+    """The final branch's writer (ALLOWED_LATENESS_S): writes a window again only when a late event changed it."""
+
+    script = CORRECT_WINDOW_LUA
 
 
 class RedisSkippedCounter(RedisScript):

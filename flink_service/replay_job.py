@@ -129,9 +129,8 @@ def main() -> None:
     for statement in sql.functions_ddl(settings.flink_functions_jar.resolve().as_uri()):
         env.execute_sql(statement)
     env.execute_sql(bounded_source_ddl(settings, plan))
-    env.execute_sql(sql.parsed_view(settings.max_future_s, settings.breakdowns, batch=True))
-    env.execute_sql(sql.VALID_EVENTS_VIEW)
-    env.execute_sql(sql.BREAKDOWN_EVENTS_VIEW)
+    for statement in sql.views_ddl(settings.max_future_s, settings.breakdowns, batch=True):
+        env.execute_sql(statement)
     progress = Progress(FlinkCluster(settings.flink_rest_url), plan.events_to_read)
     reporter = threading.Thread(target=progress.run, daemon=True)
     result = env.sql_query(windows_in_range(settings, plan)).execute()

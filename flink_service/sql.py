@@ -5,9 +5,14 @@ judged once, by the Java function `parse_event` (flink_service/functions, ParseE
 its fields and a `problem`: NULL when valid, else why it is skipped. Event time is the record's timestamp
 when it is sane, else the epoch, so an invalid record never moves the watermark. The aggregation runs in
 Flink's own window operators (HOP window TVF); Python only writes Redis.
+
+The same SQL serves up to two branches of the job (`Branch`): the live one, and with ALLOWED_LATENESS_S a
+`final` one over the same topic whose watermark waits that much longer; and the replay's batch job.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from contracts.events import EVENT_TYPE_PATTERN, MAX_ABS_VALUE, MAX_ID_LENGTH, MIN_TIMESTAMP_MS
 from contracts.windows import WindowSpec
@@ -22,6 +27,37 @@ JAVA_FUNCTIONS = {
 # Why a record is not counted, besides the reasons parse_event gives (see ParseEvent.java):
 LATE = "late"  # behind the watermark: its windows may already have been emitted
 HEARTBEAT = "heartbeat"  # a watermark heartbeat, never an event
+
+
+@dataclass(frozen=True)
+class Branch:
+    """The names of one branch's source table and views: the live one's are plain, the final one's prefixed."""
+
+    prefix: str = ""
+
+    @property
+    def raw(self) -> str:
+        return f"{self.prefix}raw_events"
+
+    @property
+    def parsed(self) -> str:
+        return f"{self.prefix}parsed_events"
+
+    @property
+    def valid(self) -> str:
+        return f"{self.prefix}valid_events"
+
+    @property
+    def broken_down(self) -> str:
+        return f"{self.prefix}breakdown_events"
+
+    @property
+    def skipped(self) -> str:
+        return f"{self.prefix}skipped_events"
+
+
+LIVE = Branch()
+FINAL = Branch("final_")
 
 
 def _quote(text: str) -> str:
@@ -48,14 +84,14 @@ def functions_ddl(jar_uri: str) -> list[str]:
 
 def source_ddl(
     *, topic: str, bootstrap_servers: str, group_id: str, watermark_delay_s: int, max_future_s: int,
-    scan: dict[str, str] | None = None,
+    scan: dict[str, str] | None = None, branch: Branch = LIVE,
 ) -> str:
     """The events topic as raw strings; `scan` replaces the live job's start (its consumer group's offsets,
     unbounded) with other scan options, e.g. the replay's bounded offsets."""
     scan = scan or {"scan.startup.mode": "group-offsets", "scan.topic-partition-discovery.interval": "60 s"}
     scan_options = "".join(f"  {_quote(key)} = {_quote(value)},\n" for key, value in scan.items())
     return f"""
-CREATE TABLE raw_events (
+CREATE TABLE {branch.raw} (
   payload STRING,
   ts AS TO_TIMESTAMP_LTZ({parse_call(max_future_s)}.ts_ms, 3),
   proc_time AS PROCTIME(),
@@ -71,7 +107,9 @@ CREATE TABLE raw_events (
 )"""
 
 
-def parsed_view(max_future_s: int, breakdown_properties: tuple[str, ...] = (), batch: bool = False) -> str:
+def parsed_view(
+    max_future_s: int, breakdown_properties: tuple[str, ...] = (), batch: bool = False, branch: Branch = LIVE
+) -> str:
     """Every record with its fields and a `problem`: NULL when valid, else why it is skipped
     (parse_event's reasons, 'late', or 'heartbeat' for heartbeats, which only move event time).
 
@@ -81,7 +119,7 @@ def parsed_view(max_future_s: int, breakdown_properties: tuple[str, ...] = (), b
     In `batch` (the replay) nothing is late: every event of the range counts, whenever it arrived."""
     late = "" if batch else f"WHEN ts <= CURRENT_WATERMARK(ts) THEN {_quote(LATE)}"
     return f"""
-CREATE TEMPORARY VIEW parsed_events AS
+CREATE TEMPORARY VIEW {branch.parsed} AS
 SELECT
   payload, p.e.event_type AS event_type, p.e.user_id AS user_id, p.e.event_value AS event_value, ts, proc_time,
   p.e.breakdowns AS breakdowns,
@@ -92,7 +130,43 @@ SELECT
     {late}
     ELSE CAST(NULL AS STRING)
   END AS problem
-FROM (SELECT payload, {parse_call(max_future_s, breakdown_properties)} AS e, ts, proc_time FROM raw_events) AS p"""
+FROM (SELECT payload, {parse_call(max_future_s, breakdown_properties)} AS e, ts, proc_time FROM {branch.raw}) AS p"""
+
+
+def valid_view(branch: Branch = LIVE) -> str:
+    return f"""
+CREATE TEMPORARY VIEW {branch.valid} AS
+SELECT event_type, user_id, event_value, ts, breakdowns FROM {branch.parsed} WHERE problem IS NULL"""
+
+
+def breakdown_view(branch: Branch = LIVE) -> str:
+    """One row per valid event and breakdown property (BREAKDOWN_PROPERTIES), with the event's value of it."""
+    return f"""
+CREATE TEMPORARY VIEW {branch.broken_down} AS
+SELECT event_type, user_id, event_value, ts, b.property, b.property_value
+FROM {branch.valid} CROSS JOIN UNNEST(breakdowns) AS b (property, property_value)"""
+
+
+def skipped_view(late_from: Branch = LIVE) -> str:
+    """Every record the job skips (heartbeats aside): the live branch's invalid records, and the late ones of
+    the branch whose watermark decides lateness (the final one when ALLOWED_LATENESS_S is set)."""
+    invalid = f"problem IS NOT NULL AND problem <> {_quote(HEARTBEAT)}"
+    if late_from == LIVE:
+        return f"""
+CREATE TEMPORARY VIEW {LIVE.skipped} AS
+SELECT event_type, problem, proc_time FROM {LIVE.parsed} WHERE {invalid}"""
+    return f"""
+CREATE TEMPORARY VIEW {LIVE.skipped} AS
+SELECT event_type, problem, proc_time FROM {LIVE.parsed} WHERE {invalid} AND problem <> {_quote(LATE)}
+UNION ALL
+SELECT event_type, problem, proc_time FROM {late_from.parsed} WHERE problem = {_quote(LATE)}"""
+
+
+def views_ddl(max_future_s: int, breakdown_properties: tuple[str, ...], branch: Branch = LIVE,
+              batch: bool = False) -> list[str]:
+    """The parsed, valid and broken-down views of a branch."""
+    return [parsed_view(max_future_s, breakdown_properties, batch, branch), valid_view(branch),
+            breakdown_view(branch)]
 
 
 # The columns of every window query, in the order the Redis writer takes them (breakdown columns NULL for
@@ -108,7 +182,7 @@ def _hop(table: str, spec: WindowSpec) -> str:
             f"INTERVAL '{spec.size_s}' SECOND))")
 
 
-def window_query(spec: WindowSpec) -> str:
+def window_query(spec: WindowSpec, branch: Branch = LIVE) -> str:
     """Per-event_type sliding-window aggregates for one spec, labelled by its size (WINDOW_RESULT_COLUMNS)."""
     return f"""
 SELECT event_type, window_size, window_start, window_end, event_count, total_value, unique_users,
@@ -121,12 +195,12 @@ FROM (
     SUM(event_value) AS total_value,
     unique_count(user_id) AS unique_users,
     value_percentiles(event_value) AS pct
-  FROM {_hop("valid_events", spec)}
+  FROM {_hop(branch.valid, spec)}
   GROUP BY event_type, window_start, window_end
 )"""
 
 
-def breakdown_query(spec: WindowSpec, max_values: int) -> str:
+def breakdown_query(spec: WindowSpec, max_values: int, branch: Branch = LIVE) -> str:
     """Per (event_type, breakdown property) windows for one spec: one row per value kept apart, plus `(other)`
     for the rest (breakdown_windows in flink_service/functions), in WINDOW_RESULT_COLUMNS."""
     return f"""
@@ -136,34 +210,33 @@ FROM (
   SELECT
     event_type, {_quote(spec.label)} AS window_size, window_start, window_end, property,
     breakdown_windows(property_value, user_id, event_value, {max_values}) AS bucket_rows
-  FROM {_hop("breakdown_events", spec)}
+  FROM {_hop(branch.broken_down, spec)}
   GROUP BY event_type, property, window_start, window_end
 ) CROSS JOIN UNNEST(bucket_rows) AS r (property_value, event_count, total_value, unique_users, p50, p95, p99)"""
 
 
-VALID_EVENTS_VIEW = """
-CREATE TEMPORARY VIEW valid_events AS
-SELECT event_type, user_id, event_value, ts, breakdowns FROM parsed_events WHERE problem IS NULL"""
+def windows_union(specs: list[WindowSpec], breakdown_max_values: int | None = None, branch: Branch = LIVE) -> str:
+    """Every window result of a branch: per event type, and per breakdown value when breakdowns are on."""
+    queries = [window_query(spec, branch) for spec in specs]
+    if breakdown_max_values is not None:
+        queries += [breakdown_query(spec, breakdown_max_values, branch) for spec in specs]
+    return "\nUNION ALL\n".join(queries)
 
-# One row per valid event and breakdown property (BREAKDOWN_PROPERTIES), with the event's value of it.
-BREAKDOWN_EVENTS_VIEW = """
-CREATE TEMPORARY VIEW breakdown_events AS
-SELECT event_type, user_id, event_value, ts, b.property, b.property_value
-FROM valid_events CROSS JOIN UNNEST(breakdowns) AS b (property, property_value)"""
 
-SKIPPED_EVENTS_VIEW = f"""
-CREATE TEMPORARY VIEW skipped_events AS
-SELECT event_type, problem, proc_time FROM parsed_events WHERE problem IS NOT NULL AND problem <> {_quote(HEARTBEAT)}"""
-
-INVALID_QUERY = "SELECT problem FROM skipped_events"
+INVALID_QUERY = f"SELECT problem FROM {LIVE.skipped}"
 # How many records were skipped per event type and reason, every SKIPPED_COUNT_INTERVAL_S of processing time:
 # the ledger's input (event_type is NULL when the record had no valid one).
 SKIPPED_COUNT_INTERVAL_S = 10
+
+
 SKIPPED_COUNTS_QUERY = f"""
 SELECT event_type, problem, COUNT(*) AS skipped
-FROM TABLE(TUMBLE(TABLE skipped_events, DESCRIPTOR(proc_time), INTERVAL '{SKIPPED_COUNT_INTERVAL_S}' SECOND))
+FROM TABLE(TUMBLE(TABLE {LIVE.skipped}, DESCRIPTOR(proc_time), INTERVAL '{SKIPPED_COUNT_INTERVAL_S}' SECOND))
 GROUP BY event_type, problem, window_start, window_end"""
-LATE_PAYLOADS_QUERY = f"SELECT payload FROM parsed_events WHERE problem = {_quote(LATE)}"
+
+
+def late_payloads_query(branch: Branch = LIVE) -> str:
+    return f"SELECT payload FROM {branch.parsed} WHERE problem = {_quote(LATE)}"
 
 
 def late_sink_ddl(*, topic: str, bootstrap_servers: str, transactional_id_prefix: str) -> str:
@@ -181,11 +254,3 @@ CREATE TEMPORARY TABLE late_events (payload STRING) WITH (
   -- At most the broker's transaction.max.timeout.ms (15 minutes by default).
   'properties.transaction.timeout.ms' = '900000'
 )"""
-
-
-def windows_union(specs: list[WindowSpec], breakdown_max_values: int | None = None) -> str:
-    """Every window result of the job: per event type, and per breakdown value when breakdowns are on."""
-    queries = [window_query(spec) for spec in specs]
-    if breakdown_max_values is not None:
-        queries += [breakdown_query(spec, breakdown_max_values) for spec in specs]
-    return "\nUNION ALL\n".join(queries)

@@ -15,6 +15,10 @@ class Settings(RedisSettings, PostgresSettings):
         ge=0,
         description="A window is closed once window_end + this many seconds <= now (wall clock).",
     )
+    allowed_lateness_s: int = Field(
+        default=0, ge=0,
+        description="The job's ALLOWED_LATENESS_S: a window may still be corrected that much longer, so it waits.",
+    )
     sync_batch_size: int = Field(
         default=5000, ge=1, le=100_000, description="Windows per read/upsert/delete batch."
     )

@@ -93,7 +93,9 @@ class SyncWorker:
     def __init__(self, settings: Settings, hook: PointHook | None = None) -> None:
         self.settings = settings
         self.keys = RedisKeys(prefix=settings.redis_key_prefix)
-        self.grace_ms = round(settings.sync_grace_s * 1000)
+        # A window is moved once it can no longer change: the job may correct it until ALLOWED_LATENESS_S after
+        # its end (plus the watermark delay, which SYNC_GRACE_S covers).
+        self.grace_ms = round((settings.sync_grace_s + settings.allowed_lateness_s) * 1000)
         self.store = MetricsStore(settings.postgres_dsn, settings.postgres_schema)
         self.prometheus = SyncPrometheus()
         self.hook: PointHook = hook or crash_hook(settings.sync_crash_at) or _no_hook

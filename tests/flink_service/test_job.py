@@ -6,6 +6,7 @@ the watermark, so windows close when the test says, not when the wall clock does
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import signal
@@ -13,7 +14,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
@@ -27,10 +28,13 @@ from flink_service.settings import Settings
 from flink_service.submit import stop as stop_job
 from flink_service.submit import submit
 from harness.flink_job import PrivateJob
-from harness.infra import RUN_DIR, local_flink, unique_name
+from harness.infra import RUN_DIR, Infra, local_flink, unique_name
 from harness.kafka import committed_offsets, end_offsets
+from harness.stores import fetch_rows
 from harness.waiting import wait_until
 from harness.windows import UpdatesCollector
+from sync_service.settings import Settings as SyncSettings
+from sync_service.worker import SyncWorker
 from tests.oracle import expected_breakdown_windows, expected_windows, generate_events, percentile_rank_ok
 
 pytestmark = pytest.mark.flink
@@ -59,6 +63,11 @@ def base_time_ms() -> int:
 
 def skipped_records(job: PrivateJob) -> int:
     return job.metric_total("__Writer.numRecordsIn", contains="skipped_records")
+
+
+def infra_env(infra: Infra) -> dict[str, Any]:
+    """Settings fields pointing a service at the test's infrastructure."""
+    return {name.lower(): value for name, value in infra.service_env().items()}
 
 
 def ledger_totals(job: PrivateJob) -> dict[tuple[str, str | None], int]:
@@ -144,6 +153,62 @@ def test_windows_match_the_oracle_and_late_events_are_dropped(
     # Submitting again does not start a second copy.
     assert submit(job.settings) == job.job_id
     assert [j.job_id for j in job.cluster.running_jobs(job.settings.flink_job_name)] == [job.job_id]
+
+
+def test_allowed_lateness_corrects_windows_and_only_too_late_events_are_dead_letters(
+    start_job: Callable[..., PrivateJob], pg_schema: str, infra: Infra,
+) -> None:
+    """ALLOWED_LATENESS_S=60: an event behind the watermark by less updates its windows again (Redis upsert, a new
+    message), PostgreSQL gets the final values once; one further behind is dropped, counted and dead-lettered."""
+    job = start_job(allowed_lateness_s=60)
+    collector = UpdatesCollector(job.redis_client, job.keys.updates_channel)
+    collector.start()
+    rng = random.Random(29)
+    base = base_time_ms()
+    on_time = generate_events(rng, start_ms=base, duration_ms=60_000, count=300)
+    job.produce(on_time)
+    # The live watermark passes base+95s, the final one base+35s (5 s + 60 s behind).
+    job.heartbeat(base + 100_000)
+    live_windows = len(expected_windows(on_time, parse_window_specs("30s/10s")))  # all end by base+90s
+
+    def every_live_window() -> dict[tuple[str, str, int], WindowMetrics] | None:
+        windows = job.redis_windows()
+        return windows if len(windows) == live_windows else None
+
+    first = wait_until(every_live_window, 90, "every window of the events so far")
+    late_but_allowed = generate_events(rng, start_ms=base + 40_000, duration_ms=10_000, count=40)
+    too_late = generate_events(rng, start_ms=base, duration_ms=10_000, count=20)
+    job.produce(late_but_allowed + too_late)
+    job.heartbeat(base + 300_000)
+
+    # The windows exist already: wait for their corrected values, not their number.
+    expected = expected_windows(on_time + late_but_allowed, parse_window_specs("30s/10s"))
+    wait_until(lambda: job.redis_windows() == expected, 90, "the corrected windows")
+    corrected = {key for key in first if first[key] != expected[key]}
+    assert corrected, "some windows the live branch wrote were corrected"
+    wait_until(lambda: {m.key for m in collector.messages} >= set(expected), 30, "every window published")
+    collector.stop()
+    last = {message.key: message for message in collector.messages}
+    assert last == expected, "the last message of each window is its final value"
+    published = Counter(message.key for message in collector.messages)
+    assert all(published[key] >= 2 for key in corrected), "a corrected window is published again"
+    dead_letters = committed_values(job.settings.kafka_bootstrap_servers, job.settings.kafka_late_topic,
+                                    job.settings.kafka_topic_partitions, len(too_late))
+    assert sorted(dead_letters) == sorted(event.to_kafka_value() for event in too_late)
+    too_late_per_type = Counter(event.event_type for event in too_late)
+    wait_until(lambda: ledger_totals(job) == {("late", name): n for name, n in too_late_per_type.items()}, 30,
+               "the too-late events in the ledger")
+    # The sync worker moves the final values, each once.
+    async def sync_once() -> None:
+        sync = SyncWorker(SyncSettings(**infra_env(infra), redis_key_prefix=job.keys.prefix,
+                                       postgres_schema=pg_schema, allowed_lateness_s=60))
+        try:
+            await sync.run_cycle()
+        finally:
+            await sync.close()
+
+    asyncio.run(sync_once())
+    assert {row.key: row for row in fetch_rows(infra.postgres_dsn, pg_schema)} == expected
 
 
 def test_garbage_records_are_skipped_and_counted(start_job: Callable[..., PrivateJob]) -> None:

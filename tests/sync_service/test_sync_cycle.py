@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 import redis
 
+from contracts.events import now_ms
 from contracts.redis_keys import RedisKeys, upsert_windows
 from harness.infra import Infra
 from harness.stores import read_rows
@@ -149,3 +150,19 @@ async def test_breakdown_windows_are_synced_beside_their_event_types_windows(
     assert sorted(rows, key=lambda w: w.identity) == sorted([plain, *per_country], key=lambda w: w.identity)
     assert redis_windows(redis_client, redis_keys) == set()
     assert list(redis_client.scan_iter(match=f"{redis_keys.breakdown_head}*")) == []
+
+
+async def test_with_allowed_lateness_a_window_waits_until_it_can_no_longer_be_corrected(
+    sync_settings: Settings, infra: Infra, pg_schema: str, redis_client: redis.Redis, redis_keys: RedisKeys
+) -> None:
+    now = now_ms()
+    ended_40s_ago = make_window("click", now - 70_000, count=3)
+    ended_2min_ago = make_window("click", now - 150_000, count=4)
+    upsert_windows(redis_client, redis_keys, [ended_40s_ago, ended_2min_ago])
+    worker = SyncWorker(sync_settings.model_copy(update={"allowed_lateness_s": 60}))
+    try:
+        assert (await worker.run_cycle()).synced == 1  # grace 10 s + lateness 60 s: only the older one
+    finally:
+        await worker.close()
+    assert [row.key for row in await read_rows(infra.postgres_dsn, pg_schema)] == [ended_2min_ago.key]
+    assert redis_windows(redis_client, redis_keys) == {ended_40s_ago.to_json()}
