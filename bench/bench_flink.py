@@ -35,6 +35,7 @@ from pathlib import Path
 
 from confluent_kafka import KafkaError, Message, Producer
 
+from bench.bench_pipeline import TASKMANAGER_PID_FILES, descendants, live_pids
 from bench.figures import Row, load_average, number, percentile, publish, ratio
 from contracts.events import encode_event, heartbeat_value, now_ms
 from contracts.settings import load_settings
@@ -64,6 +65,10 @@ class DrainFigures:
     load_before: float
     load_after: float
     other_running_jobs: int
+    users: int
+    max_unique_users: int  # in one window
+    taskmanagers: int
+    taskmanager_peak_rss_mb: float  # JVMs and their Python workers, over the drain
 
 
 @dataclass
@@ -99,6 +104,7 @@ class LiveFigures:
 @dataclass
 class FlinkResult:
     parallelism: int
+    features: str  # percentiles, breakdowns
     drain: DrainFigures
     consumer_perf: ConsumerPerfFigures
     job_vs_consumer_perf: float
@@ -111,7 +117,9 @@ class FlinkResult:
             [f"Aggregation: job drains {drain.events:,} events", number(drain.events_per_s, " events/s"),
              f"ConsumerPerformance {number(perf.fetch_msg_per_s, ' msg/s')}", ratio(self.job_vs_consumer_perf),
              f"{drain.drain_s:.0f} s from RUNNING, first window at {drain.first_window_after_s:.0f} s; "
-             f"{number(drain.events_per_s_after_first_window, ' events/s')} after it"],
+             f"{number(drain.events_per_s_after_first_window, ' events/s')} after it; {self.features}; "
+             f"up to {drain.max_unique_users:,} users in a window; "
+             f"TaskManager peak {drain.taskmanager_peak_rss_mb:,.0f} MiB"],
         ]  # fmt: skip
         if live:
             lag = f"p50 {live.lag_p50_ms:.0f} ms, p99 {live.lag_p99_ms:.0f} ms"
@@ -123,13 +131,13 @@ class FlinkResult:
 
 def distinct_count_sum(collector: UpdatesCollector) -> int:
     """Sum of counts over distinct WINDOW_LABEL windows published (a window replayed after a restart counts once)."""
-    latest = {w.key: w.count for w in collector.messages if w.window_size == WINDOW_LABEL}
+    latest = {w.key: w.count for w in collector.messages if w.window_size == WINDOW_LABEL and not w.breakdown}
     return sum(latest.values())
 
 
 def stored_count_sum(job: PrivateJob) -> int:
     """Sum of `count` over every WINDOW_LABEL window in Redis (3 x events once all have closed)."""
-    return sum(w.count for w in job.redis_windows().values() if w.window_size == WINDOW_LABEL)
+    return sum(w.count for w in job.redis_windows().values() if w.window_size == WINDOW_LABEL and not w.breakdown)
 
 
 def fast_producer(bootstrap: str) -> Producer:
@@ -170,11 +178,14 @@ def produce_all(producer: Producer, topic: str, records: Iterator[tuple[int, byt
 # --- phase 1: drain a pre-filled topic -----------------------------------------------------------
 
 EVENT_TYPES = ("page_view", "click", "add_to_cart", "search", "purchase")
+COUNTRIES = tuple(f"c{n:02d}" for n in range(40))  # a breakdown property of at most 50 values (issue 16)
 
 
-def drain_records(count: int, start_ms: int, event_rate: int, seed: int = 7) -> Iterator[tuple[int, bytes]]:
+def drain_records(count: int, start_ms: int, event_rate: int, users: int = 5000,
+                  seed: int = 7) -> Iterator[tuple[int, bytes]]:
     """`count` events, `event_rate` per second of event time from `start_ms`, disordered by up to 2 s
-    (below the 5 s watermark delay, so none is late), spread round-robin over the partitions."""
+    (below the 5 s watermark delay, so none is late), spread round-robin over the partitions; users drawn
+    from `users` (at least that many events: each user once, in order), a `country` of 40 values."""
     rng = random.Random(seed)
     stamped = []
     for index in range(count):
@@ -183,17 +194,48 @@ def drain_records(count: int, start_ms: int, event_rate: int, seed: int = 7) -> 
     stamped.sort()
     for position, (_, index, timestamp) in enumerate(stamped):
         event_type = EVENT_TYPES[index % len(EVENT_TYPES)]
-        value = encode_event(f"d{index}", event_type, f"user-{rng.randrange(5000)}", rng.randrange(400) * 0.25,
-                             timestamp, {})
+        user = index if users >= count else rng.randrange(users)
+        value = encode_event(f"d{index}", event_type, f"user-{user}", rng.randrange(400) * 0.25, timestamp,
+                             {"country": COUNTRIES[index % len(COUNTRIES)]})
         yield position % PARTITIONS, value
 
 
-def run_drain(job: PrivateJob, events: int, event_rate: int, timeout_s: float) -> DrainFigures:
+def _rss_bytes(pid: int) -> int:
+    with contextlib.suppress(OSError, StopIteration):
+        status = Path(f"/proc/{pid}/status").read_text().splitlines()
+        return int(next(line.split()[1] for line in status if line.startswith("VmRSS:"))) * 1024
+    return 0
+
+
+class MemoryWatch:
+    """Peak resident memory of the local stack's TaskManagers and their Python workers, sampled every 0.5 s."""
+
+    def __init__(self) -> None:
+        self.pids = live_pids(TASKMANAGER_PID_FILES)
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            resident = sum(_rss_bytes(pid) for root in self.pids for pid in descendants(root))
+            self.peak = max(self.peak, resident)
+
+    def __enter__(self) -> MemoryWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def run_drain(job: PrivateJob, events: int, event_rate: int, timeout_s: float, users: int = 5000) -> DrainFigures:
     span_ms = events * 1000 // event_rate
     start_ms = (now_ms() - span_ms - 3_600_000) // 10_000 * 10_000  # an hour before now: not absurd, all closable
     producer = fast_producer(job.settings.kafka_bootstrap_servers)
     fill_started = time.perf_counter()
-    produced = produce_all(producer, job.topic, drain_records(events, start_ms, event_rate))
+    produced = produce_all(producer, job.topic, drain_records(events, start_ms, event_rate, users))
     fill_s = time.perf_counter() - fill_started
     # Past every window end + delay: the last windows close at the end of the topic, not at idle timeout.
     closing = heartbeat_value(start_ms + span_ms + 60_000)
@@ -202,11 +244,13 @@ def run_drain(job: PrivateJob, events: int, event_rate: int, timeout_s: float) -
 
     collector = UpdatesCollector(job.redis_client, job.keys.updates_channel).start()
     load_before = load_average()
+    memory = MemoryWatch()
     job.submit()
     running_ms = job.running_since_ms()
     target = events * WINDOWS_PER_EVENT
     try:
-        wait_until(lambda: distinct_count_sum(collector) >= target, timeout_s, f"windows holding {target:,} counts")
+        with memory:
+            wait_until(lambda: distinct_count_sum(collector) >= target, timeout_s, f"windows holding {target:,} counts")
     except TimeoutError as error:
         raise TimeoutError(f"drain: {error} (they hold {distinct_count_sum(collector):,})") from None
     finally:
@@ -221,7 +265,13 @@ def run_drain(job: PrivateJob, events: int, event_rate: int, timeout_s: float) -
         drain_s=drain_s, events_per_s=events / drain_s, first_window_after_s=first_s - running_ms / 1000,
         events_per_s_after_first_window=events / (last_s - first_s) if last_s > first_s else float("nan"),
         load_before=load_before, load_after=load_average(), other_running_jobs=job.other_running_jobs(),
+        users=users, max_unique_users=max_unique_users(collector), taskmanagers=len(memory.pids),
+        taskmanager_peak_rss_mb=memory.peak / 2**20,
     )  # fmt: skip
+
+
+def max_unique_users(collector: UpdatesCollector) -> int:
+    return max((w.unique_users for w in collector.messages if w.window_size == WINDOW_LABEL), default=0)
 
 
 # --- phase 2: the reference, Kafka's consumer perf test ------------------------------------------
@@ -327,7 +377,7 @@ def run_live(job: PrivateJob, seconds: float, rate: int, event_types: int) -> Li
     crude: list[float] = []
     for arrival in collector.arrivals:
         window = arrival.window
-        if window.window_size != WINDOW_LABEL or not window.event_type.startswith("live"):
+        if window.window_size != WINDOW_LABEL or not window.event_type.startswith("live") or window.breakdown:
             continue
         passed = log.watermark_passed_s(window.window_end, delay_ms)
         if passed is not None:
@@ -352,20 +402,28 @@ def main() -> int:
     parser.add_argument("--live-seconds", type=float, default=60)
     parser.add_argument("--live-rate", type=int, default=300, help="events/s in the live phase")
     parser.add_argument("--live-event-types", type=int, default=10, help="more types: more windows per slide")
+    parser.add_argument("--users", type=int, default=5000,
+                        help="distinct users; at least --events gives every event its own user")
+    parser.add_argument("--no-percentiles", action="store_true", help="WINDOW_PERCENTILES=false")
+    parser.add_argument("--breakdown", action="store_true", help="BREAKDOWN_PROPERTIES=country (40 values)")
     parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
     args = parser.parse_args()
 
+    features = {"window_percentiles": not args.no_percentiles,
+                "breakdown_properties": "country" if args.breakdown else ""}
+    described = ", ".join([("percentiles on" if not args.no_percentiles else "percentiles off"),
+                           ("breakdown by country" if args.breakdown else "no breakdown")])
     job = PrivateJob.create(load_settings(Settings), PARTITIONS, owner="bench", window_specs=WINDOW_SPEC,
-                            flink_parallelism=args.parallelism)
+                            flink_parallelism=args.parallelism, **features)
     try:
-        drain = run_drain(job, args.events, args.event_rate, args.drain_timeout)
+        drain = run_drain(job, args.events, args.event_rate, args.drain_timeout, args.users)
         job.other_groups.append(f"bench-perf-{uuid.uuid4().hex[:8]}")
         perf = consumer_perf(job.settings.kafka_bootstrap_servers, job.topic, drain.records_in_topic,
                              job.other_groups[-1])
         live = run_live(job, args.live_seconds, args.live_rate, args.live_event_types) if args.live_seconds else None
     finally:
         job.close()
-    publish(FlinkResult(args.parallelism, drain, perf, drain.events_per_s / perf.fetch_msg_per_s, live,
+    publish(FlinkResult(args.parallelism, described, drain, perf, drain.events_per_s / perf.fetch_msg_per_s, live,
                         drain.other_running_jobs), args.json)
     return 0
 

@@ -107,6 +107,9 @@ def tree_cpu_s(root: int) -> float:
     return sum(process_cpu_s(pid) for pid in descendants(root))
 
 
+TASKMANAGER_PID_FILES = "flink/flink-*-taskexecutor.pid"
+
+
 def live_pids(pid_file_glob: str) -> list[int]:
     """Pids listed in matching pid files that still run (the stack appends a line per restart)."""
     pids = []
@@ -130,7 +133,7 @@ def pipeline_components(track_pid: int) -> list[Measured]:
     components = [
         Measured("track_service", [track_pid]),
         Measured("kafka", live_pids("kafka/*.pid")),
-        Measured("flink taskmanager + python workers", live_pids("flink/flink-*-taskexecutor.pid")),
+        Measured("flink taskmanager + python workers", live_pids(TASKMANAGER_PID_FILES)),
         Measured("redis", live_pids("redis/*.pid")),
     ]
     missing = [component.name for component in components if not component.roots]

@@ -95,6 +95,10 @@ class WindowSettings(BaseServiceSettings):
         default=0, ge=0,
         description="Late events up to this much behind the watermark still update their windows (0 = off).",
     )
+    window_percentiles: bool = Field(
+        default=True,
+        description="Compute p50/p95/p99 of value per window (a KLL sketch each); false leaves them out, for speed.",
+    )
     breakdown_properties: str = Field(
         default="",
         pattern=r"^\s*([a-z0-9_]{1,64}\s*(,\s*[a-z0-9_]{1,64}\s*)*)?$",

@@ -182,19 +182,25 @@ def _hop(table: str, spec: WindowSpec) -> str:
             f"INTERVAL '{spec.size_s}' SECOND))")
 
 
-def window_query(spec: WindowSpec, branch: Branch = LIVE) -> str:
-    """Per-event_type sliding-window aggregates for one spec, labelled by its size (WINDOW_RESULT_COLUMNS)."""
+def window_query(spec: WindowSpec, branch: Branch = LIVE, percentiles: bool = True) -> str:
+    """Per-event_type sliding-window aggregates for one spec, labelled by its size (WINDOW_RESULT_COLUMNS);
+    without `percentiles` their columns are NULL and no sketch is kept."""
+    if percentiles:
+        sketch = ",\n    value_percentiles(event_value) AS pct"
+        columns = "pct.p50 AS p50, pct.p95 AS p95, pct.p99 AS p99"
+    else:
+        sketch = ""
+        columns = ", ".join(f"CAST(NULL AS DOUBLE) AS {name}" for name in ("p50", "p95", "p99"))
     return f"""
 SELECT event_type, window_size, window_start, window_end, event_count, total_value, unique_users,
-  pct.p50 AS p50, pct.p95 AS p95, pct.p99 AS p99, CAST(NULL AS STRING) AS breakdown,
+  {columns}, CAST(NULL AS STRING) AS breakdown,
   CAST(NULL AS STRING) AS breakdown_value
 FROM (
   SELECT
     event_type, {_quote(spec.label)} AS window_size, window_start, window_end,
     COUNT(*) AS event_count,
     SUM(event_value) AS total_value,
-    unique_count(user_id) AS unique_users,
-    value_percentiles(event_value) AS pct
+    unique_count(user_id) AS unique_users{sketch}
   FROM {_hop(branch.valid, spec)}
   GROUP BY event_type, window_start, window_end
 )"""
@@ -215,9 +221,10 @@ FROM (
 ) CROSS JOIN UNNEST(bucket_rows) AS r (property_value, event_count, total_value, unique_users, p50, p95, p99)"""
 
 
-def windows_union(specs: list[WindowSpec], breakdown_max_values: int | None = None, branch: Branch = LIVE) -> str:
+def windows_union(specs: list[WindowSpec], breakdown_max_values: int | None = None, branch: Branch = LIVE,
+                  percentiles: bool = True) -> str:
     """Every window result of a branch: per event type, and per breakdown value when breakdowns are on."""
-    queries = [window_query(spec, branch) for spec in specs]
+    queries = [window_query(spec, branch, percentiles) for spec in specs]
     if breakdown_max_values is not None:
         queries += [breakdown_query(spec, breakdown_max_values, branch) for spec in specs]
     return "\nUNION ALL\n".join(queries)
