@@ -173,6 +173,18 @@ class RealtimeStore:
         """The live values of a breakdown property for one event type (pruned like event types), sorted."""
         return sorted(await self.client.zrange(self.keys.breakdown_values(event_type, breakdown), 0, -1))
 
+    async def breakdown_properties(self) -> dict[str, list[str]]:
+        """Each live event type's live breakdown properties (pruned like event types), sorted; types without any
+        are left out. One round trip."""
+        event_types = await self.event_types()
+        if not event_types:
+            return {}
+        async with self.client.pipeline(transaction=False) as pipe:
+            for name in event_types:
+                pipe.zrange(self.keys.breakdown_properties(name), 0, -1)
+            replies: list[list[str]] = await pipe.execute()
+        return {name: sorted(found) for name, found in zip(event_types, replies, strict=True) if found}
+
     async def skipped_between(self, start_ms: int, now_ms: int) -> list[SkippedCount]:
         """The ledger's counts of the minutes from start_ms to now, summed per (reason, event type), largest first."""
         async with self.client.pipeline(transaction=False) as pipe:

@@ -1,4 +1,4 @@
-"""The names windows were written for: event types and window sizes."""
+"""The names windows were written for: event types, window sizes and breakdown properties."""
 
 from __future__ import annotations
 
@@ -42,6 +42,16 @@ class TopResponse(BaseModel):
     live_event_types: int = Field(description="How many event types are live (listed by /metrics/event-types).")
     event_types: list[TopWindow]
 
+
+class BreakdownPropertiesResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"breakdown_properties": {"click": ["country"], "purchase": ["country", "plan"]}},
+    ]})
+    breakdown_properties: dict[str, list[str]] = Field(
+        description="Live event type -> its live breakdown properties, sorted; types without any are left out."
+    )
+
+
 router = APIRouter(tags=["registry"])
 
 
@@ -59,6 +69,17 @@ async def get_window_sizes(realtime: RealtimeDep) -> dict[str, list[str]]:
 
     Example: `{"window_sizes": ["30s", "5m"]}`"""
     return {"window_sizes": await realtime.window_sizes()}
+
+
+@router.get("/metrics/breakdown-properties", summary="Breakdown properties per event type")
+async def get_breakdown_properties(realtime: RealtimeDep) -> BreakdownPropertiesResponse:
+    """The properties (`breakdown=` of `/metrics*` and `/live-metrics`) each live event type has windows for,
+    from the live registries `{prefix}:registry:breakdown_properties:{event_type}` (a property quiet for
+    `EVENT_TYPE_QUIET_S` drops out, as event types do), so a client such as the dashboard's "Split by" can offer
+    them without knowing the job's settings. Empty when the job runs without `BREAKDOWN_PROPERTIES`.
+
+    Example: `{"breakdown_properties": {"click": ["country"], "purchase": ["country", "plan"]}}`"""
+    return BreakdownPropertiesResponse(breakdown_properties=await realtime.breakdown_properties())
 
 
 @router.get("/metrics/top", response_model=TopResponse, summary="Event types by volume, with their newest window")

@@ -1,5 +1,6 @@
 """The live registries (issue 14 point 2): event types and window sizes that go quiet drop out of the lists
-and the WebSocket snapshot; the dashboard's top N by volume comes in one request."""
+and the WebSocket snapshot; the dashboard's top N by volume comes in one request, and the breakdown
+properties per type."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from websockets.asyncio.client import connect
 
 from contracts.events import now_ms
 from contracts.redis_keys import UPSERT_WINDOW_LUA, RedisKeys, upsert_window_call, upsert_windows
+from contracts.window_results import WindowMetrics
 from harness.infra import Infra, unique_name
 from harness.stores import insert_history
 from harness.windows import make_window as window
@@ -93,3 +95,28 @@ def test_top_event_types_by_volume_in_one_request(
     assert everything[-1]["event_type"] == "gone-quiet", "quiet types come after the active ones"
     assert api.get("/metrics/top", window_size="5m").json()["event_types"] == [
         window("big", newest, count=7, size_s=300).to_message()]
+
+
+def test_breakdown_properties_per_live_event_type(
+    start_api: Callable[..., ApiServer], redis_client: redis.Redis
+) -> None:
+    """What the dashboard's "Split by" offers: the properties each live type has breakdown windows for."""
+    api = start_api()  # its own key prefix: only this test's names are live
+    assert api.get("/metrics/breakdown-properties").json() == {"breakdown_properties": {}}
+
+    def by(event_type: str, prop: str, value: str, start_ms: int = BASE_MS) -> WindowMetrics:
+        return window(event_type, start_ms).model_copy(update={"breakdown": prop, "breakdown_value": value})
+
+    upsert_windows(redis_client, api.keys, [
+        window("purchase", BASE_MS), window("click", BASE_MS), window("signup", BASE_MS),
+        by("purchase", "plan", "pro"), by("purchase", "country", "DE"), by("purchase", "country", "(none)"),
+        by("click", "country", "FR"),
+    ])  # fmt: skip
+
+    response = api.get("/metrics/breakdown-properties")
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {"breakdown_properties": {"click": ["country"], "purchase": ["country", "plan"]}}
+    # A property quiet for EVENT_TYPE_QUIET_S (an hour here) drops out like an event type.
+    upsert_windows(redis_client, api.keys, [by("purchase", "country", "DE", BASE_MS + 2 * HOUR_MS)])
+    assert api.get("/metrics/breakdown-properties").json()["breakdown_properties"]["purchase"] == ["country"]
