@@ -1,43 +1,42 @@
 // Live dashboard: follows /live-metrics for every series, loads history for the shown ones over HTTP
-// (api.js), ranks event types by recent volume and keeps the view's state in the URL.
+// (api.js), ranks event types by recent volume and keeps the view's state in the URL. The chart can be
+// split by a breakdown property of one event type (a second socket, filtered to it), and the job's ledger
+// of skipped records is read every few seconds.
 import "./style.css";
 import * as api from "./api.js";
 import { WindowChart } from "./chart.js";
 import { OTHER_COLOR, assignColors } from "./colors.js";
 import { ago, durationMs, timeOfDay } from "./format.js";
-import { OTHER_KEY, QUIET_LIST_LENGTH, addFeedItem, filterFeed, lastSeen, renderCards, renderQuiet } from "./panels.js";
+import { EMPTY_LEDGER, cardSkipped, summarizeSkipped, sumCounts, totalSkipped } from "./ledger.js";
+import { LiveSource, SETTLE_MS } from "./live.js";
+import { OTHER_KEY, addFeedItem, filterFeed, lastSeen, renderCards, renderQuiet } from "./panels.js";
 import { rankSeries } from "./rank.js";
-import { METRICS, MAX_TOP, isLiveRange, rangeBounds, readState, writeState } from "./state.js";
-import { SizeStore, Spans } from "./store.js";
+import { ADDITIVE, METRICS, MAX_TOP, isLiveRange, rangeBounds, readState, writeState } from "./state.js";
+import { Spans } from "./store.js";
 
 const RECONCILE_DELAY_MS = 250;
-// The snapshot arrives as one burst on connect: rank and load once it is in (no message for SETTLE_MS),
-// or after SETTLE_MAX_MS when windows never stop coming.
-const SETTLE_MS = 400;
-const SETTLE_MAX_MS = 3000;
 const RENDER_EVERY_MS = 250;
 const LOAD_RETRY_MS = 10_000;
+const PROPERTIES_REFRESH_MS = 60_000; // a job restarted with other BREAKDOWN_PROPERTIES shows within a minute
 const NO_DATA_MARGIN_MS = 15_000; // watermark delay and pipeline lag before "no data" is said
+const SPLIT_KEY = "="; // a split chart's line keys: "=" + value (event types start with [a-z0-9]: no clash)
+const EMPTY_VIEW = { shown: [], others: [], quiet: [], matching: 0 };
 
 const state = readState();
-const stores = new Map();
-const registry = new Set();
 let knownSizes = null;
-let connection = { name: "connecting" };
-let openedAt = null; // performance.now() of the last connect: the snapshot arrives just after it
-let connectedAtMs = null; // and its wall-clock time
-let lastMessageAt = 0; // performance.now() of the last message
-let connectionSettled = false; // this connection's snapshot is in
-let everSettled = false; // until then the ranking is a guess: no cards or lines are drawn
-let view = { shown: [], others: [], quiet: [], matching: 0 };
+let breakdowns = null; // event type -> its breakdown properties, once read
+let ledger = EMPTY_LEDGER;
+let view = EMPTY_VIEW;
+let split = null; // {property, type, source, view} while the chart is split by a breakdown property
 const loading = new Set();
 const retryAfter = new Map();
-const historyFloor = new Map(); // size|type -> oldest window a capped load reached: no further back
+const historyFloor = new Map(); // load key -> oldest window a capped load reached: no further back
 
 const $ = (id) => document.getElementById(id);
 const el = {
   connection: $("connection"),
   lastUpdate: $("last-update"),
+  skippedTotal: $("skipped-total"),
   cards: $("cards"),
   cardsTitle: $("cards-title"),
   notice: $("notice"),
@@ -51,49 +50,22 @@ const el = {
   to: $("range-to"),
   customRange: $("custom-range"),
   chartNote: $("chart-note"),
+  chartSplit: $("chart-split-label"),
+  breakdown: $("breakdown-select"),
+  breakdownOf: $("breakdown-of"),
+  breakdownOfControl: $("breakdown-of-control"),
+  splitControls: $("split-controls"),
   legend: $("legend"),
 };
 const chart = new WindowChart($("chart"), el.legend, toggleSeries);
 
-function storeFor(windowSize) {
-  let store = stores.get(windowSize);
-  if (!store) {
-    store = new SizeStore(windowSize, durationMs(windowSize) ?? 0);
-    store.livePending = true;
-    stores.set(windowSize, store);
-  }
-  return store;
-}
-const current = () => storeFor(state.windowSize);
-
-// ---- live stream -------------------------------------------------------------------------------------
-
-function onMessage(message) {
-  if (typeof message?.event_type !== "string" || typeof message.window_size !== "string") return;
-  lastMessageAt = performance.now();
-  storeFor(message.window_size).upsert(message);
-  registry.add(message.event_type);
-  if (message.window_size === state.windowSize) addFeedItem(el.feed, message, feedVisible);
-  scheduleReconcile();
+function onSourceChange(what) {
+  if (what === "open") scheduleReconcile(SETTLE_MS);
+  if (what === "window") scheduleReconcile();
   scheduleRender();
 }
 
-function onState(name, info) {
-  if (name === "reconnecting" && connection.name === "live") {
-    // Windows published while the socket is down never arrive: the live spans end here.
-    for (const store of stores.values()) store.live.close((store.frontier ?? Date.now()) + 1);
-  }
-  connection = { name, ...info };
-  scheduleRender();
-}
-
-function onOpen() {
-  for (const store of stores.values()) store.livePending = true;
-  openedAt = performance.now();
-  connectionSettled = false;
-  connectedAtMs = Date.now();
-  scheduleReconcile(SETTLE_MS);
-}
+const current = () => types.storeFor(state.windowSize);
 
 // ---- ranking and loading -----------------------------------------------------------------------------
 
@@ -104,43 +76,83 @@ function scheduleReconcile(delay = RECONCILE_DELAY_MS) {
 
 function reconcile() {
   reconcileTimer = null;
-  const now = performance.now();
-  const quiet = now - Math.max(openedAt, lastMessageAt) >= SETTLE_MS || now - openedAt >= SETTLE_MAX_MS;
-  const settled = connection.name === "live" && (connectionSettled || quiet);
-  connectionSettled = settled;
-  everSettled ||= settled;
-  if (!settled && connection.name === "live") scheduleReconcile(SETTLE_MS);
-  if (settled) {
-    // From the newest window of the snapshot on (or, with none yet, from the connect on), every window
-    // of every type arrives over the socket.
-    for (const store of stores.values()) {
-      if (store.livePending) store.live.add(store.frontier ?? connectedAtMs, Infinity);
-      store.livePending = false;
+  const settled = types.settle();
+  if (!settled && types.connection.name === "live") scheduleReconcile(SETTLE_MS);
+  const store = current();
+  view = rankSeries(store, store.eventTypes(), state.query, state.top);
+  const size = store.windowSize;
+  if (settled && durationMs(size)) {
+    loadNewestOfEveryType(store);
+    for (const { type } of view.shown) {
+      loadRange(store, `${size}|${type}`, type, {
+        history: (from, to) => api.history(type, size, store.sizeMs, from, to),
+        recent: () => api.recent(type, size, store.sizeMs),
+      });
     }
   }
-  const store = current();
-  const types = [...new Set([...registry, ...store.eventTypes()])];
-  view = rankSeries(store, types, state.query, state.top);
-  if (settled && durationMs(state.windowSize)) {
-    for (const row of view.shown) loadHistory(store, row.type);
-    for (const row of view.quiet.slice(0, QUIET_LIST_LENGTH)) if (!row.latest) loadLastSeen(store, row.type);
-  }
-  // For tests and scripts: ranked after the snapshot, for which view, and how many loads are in flight.
-  document.body.dataset.settled = String(settled);
+  const splitSettled = reconcileSplit(settled);
+  // For tests and scripts: ranked after the snapshot(s), for which view, and how many loads are in flight.
+  document.body.dataset.settled = String(settled && splitSettled);
   document.body.dataset.view = location.search;
   document.body.dataset.pendingLoads = String(loading.size);
   scheduleRender();
 }
 
-/** Read the parts of the picked range the page has not read yet for one shown type (api.js bounds it). */
-function loadHistory(store, type) {
-  const key = `${store.windowSize}|${type}`;
+/** The event types that have windows of `property`, by name. */
+function typesWith(property) {
+  return Object.keys(breakdowns ?? {})
+    .filter((type) => breakdowns[type].includes(property))
+    .sort();
+}
+
+/** The split's socket follows the property and type picked (the biggest shown type that has it, unless named). */
+function reconcileSplit(typesSettled) {
+  const property = state.breakdown;
+  if (property && !state.breakdownOf && typesSettled && breakdowns) {
+    const candidates = typesWith(property);
+    const pick = view.shown.find((row) => candidates.includes(row.type))?.type ?? candidates[0];
+    if (pick) {
+      state.breakdownOf = pick;
+      writeState(state);
+      renderSplitControls();
+    }
+  }
+  const type = property ? state.breakdownOf : "";
+  if (split && (split.property !== property || split.type !== type)) {
+    split.source.close();
+    split = null;
+  }
+  if (!split && property && type) {
+    const source = new LiveSource({ filters: { event_type: type, breakdown: property }, keyField: "breakdown_value", onChange: onSourceChange });
+    split = { property, type, source, view: EMPTY_VIEW };
+  }
+  // With a property asked but no type to split yet, the view is not settled until the properties are read.
+  if (!split) return !property || breakdowns !== null;
+  const settled = split.source.settle();
+  if (!settled && split.source.connection.name === "live") scheduleReconcile(SETTLE_MS);
+  const store = split.source.storeFor(state.windowSize);
+  split.view = rankSeries(store, store.eventTypes(), "", state.top);
+  const size = store.windowSize;
+  if (settled && durationMs(size)) {
+    loadRange(store, `${size}|${type}|${property}`, null, {
+      history: (from, to) => api.history(type, size, store.sizeMs, from, to, property),
+      recent: () => api.recent(type, size, store.sizeMs, property),
+    });
+  }
+  return settled;
+}
+
+/**
+ * Read the parts of the picked range the page has not read yet, for one series (`seriesKey`) or for every
+ * series of the store at once (null: a breakdown's values); api.js bounds how much.
+ */
+function loadRange(store, key, seriesKey, read) {
   if (loading.has(key) || (retryAfter.get(key) ?? 0) > Date.now()) return;
   const [from, to] = rangeBounds(state);
   const end = isLiveRange(state) ? Infinity : to;
   const minimum = store.slideMs() ?? 1000;
   const gaps = store
-    .missing(type, Math.max(from, historyFloor.get(key) ?? -Infinity), end)
+    .missing(seriesKey, Math.max(from, historyFloor.get(key) ?? -Infinity), end)
     .filter(([a, b]) => b - a >= minimum)
     .reverse(); // newest first
   if (gaps.length === 0) return;
@@ -149,13 +161,13 @@ function loadHistory(store, type) {
     for (const [a, b] of gaps) {
       const requestedAt = Date.now();
       const open = b === Infinity;
-      const result = await api.history(type, store.windowSize, store.sizeMs, a, open ? null : b);
+      const result = await read.history(a, open ? null : b);
       for (const window of result.windows) store.upsert(window);
       if (open || store.live.contains(b)) {
         // Windows not closed yet are left out of history: the newest ones come from Redis.
-        for (const window of await api.recent(type, store.windowSize, store.sizeMs)) store.upsert(window);
+        for (const window of await read.recent()) store.upsert(window);
       }
-      store.markLoaded(type, result.coveredFromMs, open ? requestedAt : b);
+      store.markLoaded(seriesKey, result.coveredFromMs, open ? requestedAt : b);
       if (result.coveredFromMs > a) {
         historyFloor.set(key, result.coveredFromMs);
         break;
@@ -163,7 +175,7 @@ function loadHistory(store, type) {
     }
   })()
     .catch((error) => {
-      console.warn(`could not load history of ${type}`, error);
+      console.warn(`could not load the history of ${key}`, error);
       retryAfter.set(key, Date.now() + LOAD_RETRY_MS);
     })
     .finally(() => {
@@ -172,38 +184,59 @@ function loadHistory(store, type) {
     });
 }
 
-/** For a listed quiet type the page knows nothing of: its newest window in the range (one request). */
-function loadLastSeen(store, type) {
-  const key = `${store.windowSize}|${type}|last`;
-  if (loading.has(key) || retryAfter.has(key)) return;
-  const [from] = rangeBounds(state);
-  const requestedAt = Date.now();
+/**
+ * Every live type of this window size with its newest window, in one request: the ranking's candidates
+ * beyond those the socket's snapshot named (types whose windows were all synced to PostgreSQL), and when
+ * each was last seen.
+ */
+function loadNewestOfEveryType(store) {
+  const key = `${store.windowSize}|top`;
+  if (store.newestRead || loading.has(key) || (retryAfter.get(key) ?? 0) > Date.now()) return;
   loading.add(key);
   api
-    .newest(type, store.windowSize, store.sizeMs, from)
-    .then((window) => {
-      if (window) store.upsert(window);
-      // Nothing newer exists: every window of the type up to now is known.
-      store.markLoaded(type, window ? window.window_start : from, requestedAt);
+    .newestOfEveryType(store.windowSize)
+    .then((windows) => {
+      for (const window of windows) store.upsert(window);
+      store.newestRead = true;
     })
-    .catch((error) => console.warn(`could not load when ${type} was last seen`, error))
+    .catch((error) => {
+      console.warn("could not read the newest window of every event type", error);
+      retryAfter.set(key, Date.now() + LOAD_RETRY_MS);
+    })
     .finally(() => {
-      retryAfter.set(key, Infinity);
       loading.delete(key);
       scheduleReconcile();
     });
 }
 
-async function loadRegistry() {
+async function loadWindowSizes() {
   try {
-    const [types, sizes] = await Promise.all([api.eventTypes(), api.windowSizes()]);
-    types.forEach((type) => registry.add(type));
-    knownSizes = sizes;
+    knownSizes = await api.windowSizes();
   } catch (error) {
-    console.warn("could not load the event types and window sizes", error);
+    console.warn("could not load the window sizes", error);
   }
   renderWindowSizes();
+  scheduleRender();
+}
+
+async function loadBreakdownProperties() {
+  try {
+    breakdowns = await api.breakdownProperties();
+  } catch (error) {
+    console.warn("could not load the breakdown properties", error);
+    breakdowns ??= {};
+  }
+  renderSplitControls();
   scheduleReconcile();
+}
+
+async function loadSkipped() {
+  try {
+    ledger = summarizeSkipped(await api.skipped());
+  } catch (error) {
+    console.warn("could not read the skipped records", error);
+  }
+  scheduleRender();
 }
 
 // ---- rendering ---------------------------------------------------------------------------------------
@@ -228,7 +261,8 @@ function render() {
   const store = current();
   renderStatus(store);
   renderNotice(store);
-  if (!everSettled) {
+  renderSkippedTotal();
+  if (!types.everSettled) {
     // Until the snapshot is in, the ranking is a guess: only the axis of the picked range.
     chart.render([], [[]], rangeBounds(state).map((ms) => ms / 1000), METRICS[state.metric]);
     return;
@@ -236,7 +270,9 @@ function render() {
   const colors = assignColors(view.shown.map((row) => row.type));
   renderCardsSection(store, colors);
   renderQuiet(el.quiet, view.quiet, (type) => setState({ query: type }));
-  renderChart(store, colors);
+  el.chartSplit.textContent = split ? ` · ${split.type} by ${split.property}` : "";
+  if (split) renderSplitChart();
+  else renderChart(store, view, colors, "", floorNote(view.shown.map((row) => `${store.windowSize}|${row.type}`), "type"));
   // The feed wears the colours of the chart: a shown type's own, grey for the rest.
   for (const item of el.feed.children) item.style.setProperty("--accent", colors.get(item.dataset.eventType)?.color ?? OTHER_COLOR);
 }
@@ -249,6 +285,7 @@ function renderStatus(store) {
   const newestEnd = store.frontier === null ? null : store.frontier + store.sizeMs;
   el.lastUpdate.textContent = newestEnd === null ? "" : `Last window ${timeOfDay(newestEnd)}`;
   el.lastUpdate.title = newestEnd === null ? "" : new Date(newestEnd).toString();
+  const connection = types.connection;
   let name = connection.name;
   let text = { connecting: "Connecting…", live: "Live" }[name];
   if (name === "reconnecting") {
@@ -261,6 +298,13 @@ function renderStatus(store) {
   el.connection.dataset.state = name;
   el.connection.dataset.retryMs = String(connection.retryMs ?? "");
   el.connection.textContent = text;
+}
+
+function renderSkippedTotal() {
+  const { text, title } = totalSkipped(ledger);
+  el.skippedTotal.textContent = text;
+  el.skippedTotal.title = title;
+  el.skippedTotal.hidden = !text;
 }
 
 function sizeButtons(sizes) {
@@ -294,7 +338,7 @@ function renderNotice(store) {
 }
 
 function renderCardsSection(store, colors) {
-  const total = new Set([...registry, ...store.eventTypes()]).size;
+  const total = store.eventTypes().length;
   const shownCount = view.shown.length;
   const scope = state.query
     ? `${shownCount} of ${view.matching} matching “${state.query}”`
@@ -310,9 +354,14 @@ function renderCardsSection(store, colors) {
     previous: store.latest(row.type) && store.previous(store.latest(row.type)),
     stale: row.stale,
     seen: row.stale ? lastSeen(store.latest(row.type)) : "",
+    skipped: cardSkipped(ledger.byType.get(row.type)),
+    focused: split?.type === row.type,
   }));
   const others = view.others.length;
-  if (others) cards.push({ key: OTHER_KEY, title: `Other (${others} type${others === 1 ? "" : "s"})`, color: OTHER_COLOR, ...otherLatest(store), stale: false });
+  if (others) {
+    const skipped = cardSkipped(sumCounts(view.others.map((row) => ledger.byType.get(row.type))));
+    cards.push({ key: OTHER_KEY, title: `Other (${others} type${others === 1 ? "" : "s"})`, color: OTHER_COLOR, ...otherLatest(store), stale: false, skipped });
+  }
   // Quiet types sink to the end of the shown cards, greyed.
   cards.sort((a, b) => a.stale - b.stale);
   if (cards.length === 0 && total > 0) el.cards.replaceChildren(emptyNote(`No event type matches “${state.query}”.`));
@@ -343,36 +392,58 @@ function otherLatest(store) {
   return { latest: sum(store.frontier), previous: known ? sum(store.frontier - slide) : null };
 }
 
-function renderChart(store, colors) {
+/**
+ * One line per shown series of `ranked` (keys: `keyPrefix` + the series' key) and, for a metric that adds up,
+ * one for the sum of the others. Counts are 0 where the page knows no window came; percentiles break there.
+ */
+function renderChart(store, ranked, colors, keyPrefix, note) {
   const [fromMs, toMs] = rangeBounds(state);
   const metric = state.metric;
-  const lines = view.shown.map((row) => {
+  const additive = ADDITIVE.has(metric);
+  const lines = ranked.shown.map((row) => {
     const values = new Map();
-    for (const [start, window] of store.byType.get(row.type) ?? []) values.set(start, window[metric]);
-    return { key: row.type, label: row.type, ...colors.get(row.type), values, spans: store.coverage(row.type, fromMs, toMs + 1) };
+    for (const [start, window] of store.byType.get(row.type) ?? []) values.set(start, window[metric] ?? null);
+    const spans = store.coverage(row.type, fromMs, toMs + 1);
+    return { key: keyPrefix + row.type, label: row.type, ...colors.get(row.type), values, spans };
   });
-  if (view.others.length) {
+  if (ranked.others.length && additive) {
     const values = new Map();
-    for (const row of view.others) {
+    for (const row of ranked.others) {
       for (const [start, window] of store.byType.get(row.type) ?? []) {
         if (start >= fromMs && start <= toMs) values.set(start, (values.get(start) ?? 0) + window[metric]);
       }
     }
     const spans = new Spans();
     for (const [a, b] of store.live.list) spans.add(Math.max(a, fromMs), Math.min(b, toMs + 1));
-    lines.push({ key: OTHER_KEY, label: `other (${view.others.length})`, color: OTHER_COLOR, dash: [4, 3], width: 1.5, values, spans });
+    lines.push({ key: OTHER_KEY, label: `other (${ranked.others.length})`, color: OTHER_COLOR, dash: [4, 3], width: 1.5, values, spans });
   }
-  const points = lines.map((line) => store.linePoints(line.values, line.spans, fromMs, toMs));
+  const points = lines.map((line) => store.linePoints(line.values, line.spans, fromMs, toMs, additive));
   const xs = [...new Set(points.flatMap((p) => [...p.keys()]))].sort((a, b) => a - b);
+  const frontier = store.frontier ?? -Infinity;
   const columns = lines.map((line, i) =>
-    xs.map((x) => points[i].get(x) ?? (x <= (store.frontier ?? -Infinity) && line.spans.contains(x) ? 0 : null)),
+    xs.map((x) => points[i].get(x) ?? (additive && x <= frontier && line.spans.contains(x) ? 0 : null)),
   );
   const series = lines.map((line) => ({ ...line, shown: !state.hidden.has(line.key) }));
   chart.render(series, [xs.map((x) => x / 1000), ...columns], [fromMs / 1000, toMs / 1000], METRICS[metric]);
-  const floors = view.shown.map((row) => historyFloor.get(`${store.windowSize}|${row.type}`)).filter((floor) => floor > fromMs);
-  el.chartNote.textContent = floors.length
-    ? `· history from ${timeOfDay(Math.max(...floors))}: the page loads at most ${(api.HISTORY_PAGE * api.HISTORY_PAGES).toLocaleString()} windows per type`
-    : "";
+  el.chartNote.textContent = note;
+}
+
+/** "· history from 10:05: …" when a load stopped at its cap after the range's start. */
+function floorNote(loadKeys, per) {
+  const [fromMs] = rangeBounds(state);
+  const floors = loadKeys.map((key) => historyFloor.get(key)).filter((floor) => floor > fromMs);
+  if (!floors.length) return "";
+  return `· history from ${timeOfDay(Math.max(...floors))}: the page loads at most ${(api.HISTORY_PAGE * api.HISTORY_PAGES).toLocaleString()} windows per ${per}`;
+}
+
+/** The chart of one event type split by the values of a breakdown property, top N by volume and the rest. */
+function renderSplitChart() {
+  const { property, type, source } = split;
+  const store = source.storeFor(state.windowSize);
+  const colors = assignColors(split.view.shown.map((row) => row.type));
+  let note = floorNote([`${store.windowSize}|${type}|${property}`], "value");
+  if (source.everSettled && store.eventTypes().length === 0) note = `· no ${state.windowSize} windows of ${type} by ${property} yet`;
+  renderChart(store, split.view, colors, SPLIT_KEY, note);
 }
 
 // ---- controls and URL state ----------------------------------------------------------------------------
@@ -421,6 +492,35 @@ function renderControls() {
   for (const label of document.querySelectorAll(".window-size")) label.textContent = state.windowSize;
   $("chart-metric-label").textContent = METRICS[state.metric];
   renderWindowSizes();
+  renderSplitControls();
+}
+
+function optionsKey(select) {
+  return [...select.options].map((option) => `${option.value}=${option.text}`).join("\n");
+}
+
+/** Replace a select's options only when they change (not under an open list), then select `value`. */
+function setOptions(select, options, value) {
+  const fresh = options.map(([optionValue, text]) => new Option(text, optionValue));
+  if (optionsKey({ options: fresh }) !== optionsKey(select)) select.replaceChildren(...fresh);
+  select.value = value;
+}
+
+/** "Split by": the properties any live type has; "of": the types that have the one picked. */
+function renderSplitControls() {
+  const properties = [...new Set(Object.values(breakdowns ?? {}).flat())].sort();
+  const property = state.breakdown;
+  const listed = property && !properties.includes(property) ? [...properties, property] : properties;
+  const noData = (name, names) => (names.includes(name) ? name : `${name} (no data)`);
+  setOptions(el.breakdown, [["", "nothing"], ...listed.map((name) => [name, noData(name, properties)])], property);
+  // Without breakdowns (the job's BREAKDOWN_PROPERTIES is empty) there is nothing to split by.
+  el.splitControls.hidden = listed.length === 0;
+  el.breakdownOfControl.hidden = !property;
+  if (!property) return;
+  const candidates = typesWith(property);
+  const of = state.breakdownOf;
+  const names = of && !candidates.includes(of) ? [...candidates, of] : candidates;
+  setOptions(el.breakdownOf, names.map((name) => [name, noData(name, candidates)]), of);
 }
 
 for (const button of document.querySelectorAll("[data-range]")) {
@@ -434,6 +534,14 @@ for (const button of document.querySelectorAll("[data-range]")) {
 el.from.addEventListener("change", () => setState({ from: el.from.value ? new Date(el.from.value).getTime() : null }));
 el.to.addEventListener("change", () => setState({ to: el.to.value ? new Date(el.to.value).getTime() : null }));
 el.windowSize.addEventListener("change", () => setState({ windowSize: el.windowSize.value }));
+el.breakdown.addEventListener("change", () => {
+  const property = el.breakdown.value;
+  // Keep the type split so far if it has the new property too; else the page picks one.
+  const keep = property && typesWith(property).includes(state.breakdownOf);
+  setState({ breakdown: property, breakdownOf: keep ? state.breakdownOf : "" });
+});
+el.breakdownOf.addEventListener("change", () => setState({ breakdownOf: el.breakdownOf.value }));
+
 el.metric.addEventListener("change", () => setState({ metric: el.metric.value }));
 el.top.addEventListener("change", () => {
   const top = Number.parseInt(el.top.value, 10);
@@ -446,9 +554,19 @@ const phone = matchMedia("(max-width: 640px)");
 el.legend.open = !phone.matches;
 phone.addEventListener("change", () => (el.legend.open = !phone.matches));
 
+// One socket for every event type (no filter: switching window size keeps the feed).
+const types = new LiveSource({
+  onWindow: (message) => {
+    if (message.window_size === state.windowSize) addFeedItem(el.feed, message, feedVisible);
+  },
+  onChange: onSourceChange,
+});
 writeState(state);
 renderControls();
 scheduleRender();
-loadRegistry();
-api.connectLive({ onMessage, onState, onOpen });
+loadWindowSizes();
+loadBreakdownProperties();
+setInterval(loadBreakdownProperties, PROPERTIES_REFRESH_MS);
+loadSkipped();
+setInterval(loadSkipped, api.SKIPPED_REFRESH_MS);
 setInterval(scheduleRender, 1000); // the x axis follows now; "last seen" and the status age

@@ -5,6 +5,8 @@ const FEED_LENGTH = 50;
 export const QUIET_LIST_LENGTH = 8;
 export const OTHER_KEY = "_other"; // event types start with [a-z0-9]: no clash
 
+export const PERCENTILES = ["p50", "p95", "p99"];
+
 const CARD_HTML = `
   <header><h3></h3><span class="seen"></span></header>
   <p class="headline"><span class="count"></span><span class="unit">events</span><span class="delta"></span></p>
@@ -12,9 +14,15 @@ const CARD_HTML = `
     <div><dt>Unique users</dt><dd class="unique-users"></dd></div>
     <div><dt>Total value</dt><dd class="total-value"></dd></div>
   </dl>
-  <p class="window"></p>`;
+  <dl class="percentiles" title="Percentiles of value in the window (p50: the median)">
+    <div><dt>p50</dt><dd class="p50"></dd></div>
+    <div><dt>p95</dt><dd class="p95"></dd></div>
+    <div><dt>p99</dt><dd class="p99"></dd></div>
+  </dl>
+  <p class="window"></p>
+  <p class="skipped"></p>`;
 
-/** cards: [{key, title, color, latest, previous, stale, seen}] in display order. */
+/** cards: [{key, title, color, latest, previous, stale, seen, skipped: {text, title}, focused}] in display order. */
 export function renderCards(container, cards) {
   const existing = new Map([...container.querySelectorAll(".card")].map((card) => [card.dataset.eventType, card]));
   const elements = cards.map((spec) => {
@@ -41,10 +49,17 @@ function fillCard(card, spec) {
   const title = card.querySelector("h3");
   title.textContent = spec.title;
   title.title = spec.title;
+  card.classList.toggle("focused", Boolean(spec.focused));
   card.querySelector(".seen").textContent = spec.seen ?? "";
+  const skipped = card.querySelector(".skipped");
+  skipped.textContent = spec.skipped?.text ?? "";
+  skipped.title = spec.skipped?.title ?? "";
   setNumber(card.querySelector(".count"), latest?.count ?? null);
   setNumber(card.querySelector(".unique-users"), latest?.unique_users ?? null);
   setNumber(card.querySelector(".total-value"), latest?.total_value ?? null);
+  // Windows written before the job kept percentiles (and the "other" sum) have none.
+  card.querySelector(".percentiles").hidden = latest?.p50 == null;
+  for (const name of PERCENTILES) setNumber(card.querySelector(`.${name}`), latest?.[name] ?? null);
   const change = card.querySelector(".delta");
   const shownDelta = latest && previous ? delta(latest.count, previous.count) : null;
   change.textContent = shownDelta ? shownDelta.text : "";

@@ -52,13 +52,19 @@ function gcd(a, b) {
   return a;
 }
 
+/**
+ * The windows of one window size per series: per event type, or (keyed by `breakdown_value`) per value of a
+ * breakdown property of one event type. "type" below is the series' key.
+ */
 export class SizeStore {
-  constructor(windowSize, sizeMs) {
+  constructor(windowSize, sizeMs, keyField = "event_type") {
     this.windowSize = windowSize;
     this.sizeMs = sizeMs;
-    this.byType = new Map(); // event type -> Map(window_start -> window)
+    this.keyField = keyField;
+    this.byType = new Map(); // key -> Map(window_start -> window)
     this.latestByType = new Map();
-    this.loaded = new Map(); // event type -> Spans read from history
+    this.loaded = new Map(); // key -> Spans read from history
+    this.loadedAll = new Spans(); // spans read from history for every key at once (a breakdown's series)
     this.knownFrom = new Map(); // event type -> oldest window kept after trimming
     this.live = new Spans(); // spans during which every window of every type arrived over the socket
     this.frontier = null; // newest window_start seen
@@ -67,7 +73,7 @@ export class SizeStore {
   }
 
   upsert(window) {
-    const type = window.event_type;
+    const type = window[this.keyField];
     let windows = this.byType.get(type);
     if (!windows) this.byType.set(type, (windows = new Map()));
     windows.set(window.window_start, window);
@@ -104,21 +110,29 @@ export class SizeStore {
     return this.byType.get(type)?.get(start) ?? null;
   }
 
+  /** History of [from, to) was read for `type` (null: for every key, as one breakdown request reads them all). */
   markLoaded(type, from, to) {
+    if (type === null) return this.loadedAll.add(from, to);
     if (!this.loaded.has(type)) this.loaded.set(type, new Spans());
     this.loaded.get(type).add(from, to);
   }
 
-  /** Spans of [from, to) whose windows of `type` the page has not read yet. */
+  knownSpans(type) {
+    return [...this.live.list, ...this.loadedAll.list, ...(this.loaded.get(type)?.list ?? [])];
+  }
+
+  /** Spans of [from, to) whose windows of `type` (null: of every key) the page has not read yet. */
   missing(type, from, to) {
-    return (this.loaded.get(type) ?? new Spans()).missing(from, to, this.live);
+    const known = new Spans();
+    for (const [a, b] of this.knownSpans(type)) known.add(a, b);
+    return known.missing(from, to, new Spans());
   }
 
   /** Spans (clipped to [from, to)) in which every window of `type` is known. */
   coverage(type, from, to) {
     const floor = Math.max(from, this.knownFrom.get(type) ?? -Infinity);
     const spans = new Spans();
-    for (const [a, b] of [...this.live.list, ...(this.loaded.get(type)?.list ?? [])]) spans.add(Math.max(a, floor), Math.min(b, to));
+    for (const [a, b] of this.knownSpans(type)) spans.add(Math.max(a, floor), Math.min(b, to));
     return spans;
   }
 
@@ -149,21 +163,23 @@ export class SizeStore {
     const slide = this.slideMs();
     if (!slide) return null;
     const start = window.window_start - slide;
-    const found = this.windowAt(window.event_type, start);
+    const key = window[this.keyField];
+    const found = this.windowAt(key, start);
     if (found) return found;
-    return this.covered(window.event_type, start) ? { count: 0, unique_users: 0, total_value: 0 } : null;
+    return this.covered(key, start) ? { count: 0, unique_users: 0, total_value: 0 } : null;
   }
 
   /**
    * One chart line as Map(x -> value): every window in [xMin, xMax] (`values`: Map(window_start -> value)),
    * and a zero at both ends of each run of missing windows inside `spans`, so a gap is drawn down at 0,
-   * never as a line across it.
+   * never as a line across it. Without `zeroFill` (a percentile: a window without events has none) a missing
+   * window is a break in the line.
    */
-  linePoints(values, spans, xMin, xMax) {
+  linePoints(values, spans, xMin, xMax, zeroFill = true) {
     const points = new Map();
     for (const [start, value] of values) if (start >= xMin && start <= xMax) points.set(start, value);
     const slide = this.slideMs();
-    if (!slide || this.frontier === null) return points;
+    if (!zeroFill || !slide || this.frontier === null) return points;
     const alignUp = (x) => this.origin + Math.ceil((x - this.origin) / slide) * slide;
     const starts = [...points.keys()].sort((a, b) => a - b);
     for (const [from, to] of spans.list) {

@@ -4,10 +4,10 @@ reading the page (cards, legend, chart range) the way a person would."""
 from __future__ import annotations
 
 import contextlib
+from collections import defaultdict
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from operator import attrgetter
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from contracts.events import now_ms
-from contracts.redis_keys import upsert_windows
+from contracts.redis_keys import COUNT_SKIPPED_LUA, SkippedCount, count_skipped_call, upsert_windows
 from contracts.window_results import WindowMetrics
 from harness.infra import REPO_ROOT, Infra
 from harness.stores import insert_history
@@ -49,6 +49,16 @@ def series(event_type: str, newest_start: int, counts: Iterable[int]) -> list[Wi
     return [make_window(event_type, first + k * SLIDE_MS, count=count) for k, count in enumerate(counts)]
 
 
+def with_percentiles(window: WindowMetrics, p50: float, p95: float, p99: float) -> WindowMetrics:
+    """The window with the percentiles of value the job computes."""
+    return window.model_copy(update={"p50": p50, "p95": p95, "p99": p99})
+
+
+def by_value(window: WindowMetrics, breakdown: str, value: str) -> WindowMetrics:
+    """The window as the job writes it for one value of a breakdown property."""
+    return window.model_copy(update={"breakdown": breakdown, "breakdown_value": value})
+
+
 @dataclass
 class Dashboard:
     server: ApiServer
@@ -68,16 +78,28 @@ class Dashboard:
         """Windows the sync worker already moved to PostgreSQL (their names stay in the Redis registry)."""
         windows = list(windows)
         keys = self.server.keys
-        # The live registries: each name scored by its newest window_end, as the job's writer keeps them.
-        for registry, name_of in ((keys.event_types, attrgetter("event_type")), (keys.window_sizes,
-                                                                              attrgetter("window_size"))):
-            newest: dict[str, int] = {}
-            for window in windows:
-                newest[name_of(window)] = max(newest.get(name_of(window), 0), window.window_end)
-            self.redis.zadd(registry, newest, gt=True)
+        # The live registries: each name scored by its newest window_end, as the job's writer keeps them
+        # (a breakdown window registers its value and property instead of its type and size).
+        newest: dict[str, dict[str, int]] = defaultdict(dict)
+        for window in windows:
+            if window.breakdown is None or window.breakdown_value is None:
+                names = [(keys.event_types, window.event_type), (keys.window_sizes, window.window_size)]
+            else:
+                names = [(keys.breakdown_values(window.event_type, window.breakdown), window.breakdown_value),
+                         (keys.breakdown_properties(window.event_type), window.breakdown)]
+            for registry, name in names:
+                newest[registry][name] = max(newest[registry].get(name, 0), window.window_end)
+        for registry, ends in newest.items():
+            self.redis.zadd(registry, ends, gt=True)
         # In a thread: Playwright's event loop runs in this one, and insert_history runs its own.
         with ThreadPoolExecutor(1) as pool:
             pool.submit(insert_history, self.infra.postgres_dsn, self.server.schema, windows).result()
+
+    def count_skipped(self, reason: str, event_type: str | None, count: int, at_ms: int | None = None) -> None:
+        """Records the job skipped, counted in its ledger as the job counts them (in the minute of `at_ms`)."""
+        script_keys, args = count_skipped_call(self.server.keys, at_ms or now_ms(), SkippedCount(reason, event_type,
+                                                                                                  count))
+        self.redis.eval(COUNT_SKIPPED_LUA, len(script_keys), *script_keys, *map(str, args))
 
     def open(self, query: str = "", viewport: dict[str, int] | None = None) -> Page:
         """The dashboard in a fresh browser context (en-US, UTC), once it has ranked and loaded what it shows."""

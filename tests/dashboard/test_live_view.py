@@ -19,6 +19,7 @@ from tests.dashboard.dashboard_page import (
     legend_item,
     newest_closed_start,
     wait_settled,
+    with_percentiles,
 )
 
 HOUR_WINDOWS = 360
@@ -33,10 +34,13 @@ def product_hour(base: int) -> tuple[list[WindowMetrics], list[WindowMetrics]]:
         for k in range(HOUR_WINDOWS):
             count = round(mean * (1 + 0.25 * math.sin(k / 23 + len(name)) + 0.06 * math.sin(k * 1.7)))
             value = 1_234_567_890_123.45 if name == "purchase" else -0.0 if name == "share" else count * 1.5
-            windows.append(make_window(name, base - k * SLIDE_MS, count=count, total_value=value))
+            window = make_window(name, base - k * SLIDE_MS, count=count, total_value=value)
+            typical = 1.5 + (k % 7) / 10  # percentiles of value (purchases: their price)
+            scale = 49 if name == "purchase" else 1
+            windows.append(with_percentiles(window, scale * typical, scale * 3 * typical, scale * 5.2 * typical))
     # Signups pause for 15 windows (2.5 min) 20 minutes ago; errors stopped 8 minutes ago; exports 40.
     signups = [k for k in range(HOUR_WINDOWS) if not 120 <= k < 135]
-    windows += [make_window("signup", base - k * SLIDE_MS, count=8 + k % 4) for k in signups]
+    windows += [with_percentiles(make_window("signup", base - k * SLIDE_MS, count=8 + k % 4), 0, 1, 1) for k in signups]
     windows += [make_window("error", base - k * SLIDE_MS, count=3) for k in range(48, HOUR_WINDOWS)]
     windows += [make_window("export_report", base - k * SLIDE_MS, count=2) for k in range(240, HOUR_WINDOWS)]
     recent_from = base - RECENT_WINDOWS * SLIDE_MS
@@ -48,6 +52,8 @@ def test_desktop_view_shows_the_last_hour_then_live_updates(dashboard: Dashboard
     synced, recent = product_hour(base)
     dashboard.write_history(synced)
     dashboard.write(recent)
+    dashboard.count_skipped("late", "click", 12)
+    dashboard.count_skipped("bad_json", None, 2)
     newest = {w.event_type: w for w in recent if w.window_start == base}
     before = {w.event_type: w for w in recent if w.window_start == base - SLIDE_MS}
 
@@ -70,6 +76,9 @@ def test_desktop_view_shows_the_last_hour_then_live_updates(dashboard: Dashboard
     expect(card(page, "purchase").locator(".total-value")).to_have_attribute("title", "1,234,567,890,123.45")
     expect(card(page, "share").locator(".total-value")).to_have_text("0")
     assert "-0" not in page.locator("#cards").inner_text()
+    expect(card(page, "purchase").locator(".p95")).to_have_text(f"{49 * 3 * (1.5 + (0 % 7) / 10):.1f}")
+    expect(card(page, "click").locator(".skipped")).to_have_text("12 late in the last 5 min")
+    expect(page.locator("#skipped-total")).to_have_text("Skipped in the last 5 min: 12 late · 2 invalid")
     change = newest["click"].count - before["click"].count
     percent = round(100 * change / before["click"].count)
     expect(card(page, "click").locator(".delta")).to_have_text(f"{change:+d} ({percent:+d}%)" if change else "0 (0%)")
