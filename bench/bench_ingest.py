@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import redis
 from confluent_kafka import KafkaError, Message, Producer
 from confluent_kafka.admin import AdminClient
 
@@ -31,9 +32,10 @@ from bench.figures import Row, number, publish, ratio
 from bench.lean_http import LeanHttpSender
 from contracts.events import encode_event
 from contracts.settings import load_settings
-from harness.infra import free_port
+from harness.infra import free_port, unique_name
 from harness.kafka import create_topics, delete_topics
 from harness.services import ServiceProcess, stop_all
+from harness.stores import delete_prefix
 from tools.loadgen import EventGenerator, Tally, Traffic, run_load
 from track_service.settings import Settings
 
@@ -120,10 +122,13 @@ def raw_produce(settings: Settings, topic: str, events: list[dict[str, Any]]) ->
 
 @contextmanager
 def track_service(settings: Settings, topic: str) -> Iterator[tuple[ServiceProcess, str]]:
-    """`python -m track_service` on a free port producing to `topic`, healthy, and its base URL."""
+    """`python -m track_service` on a free port producing to `topic`, healthy, and its base URL; its event_ids
+    are remembered in Redis under a key prefix of its own, deleted afterwards."""
     port = free_port()
+    prefix = unique_name("bench")
     env = {"KAFKA_EVENTS_TOPIC": topic, "TRACK_PORT": str(port), "TRACK_HOST": "127.0.0.1",
-           "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers, "LOG_LEVEL": "WARNING"}
+           "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers, "LOG_LEVEL": "WARNING",
+           "REDIS_KEY_PREFIX": prefix}
     log_file = Path(tempfile.gettempdir()) / f"bench-track-{port}.log"
     service = ServiceProcess.start("track_service", env, log_file)
     url = f"http://127.0.0.1:{port}"
@@ -131,6 +136,8 @@ def track_service(settings: Settings, topic: str) -> Iterator[tuple[ServiceProce
         yield service.wait_healthy(f"{url}/health", 60), url
     finally:
         stop_all([service], timeout_s=30)
+        with redis.Redis.from_url(settings.redis_url) as client:
+            delete_prefix(client, prefix)
 
 
 def through_service(settings: Settings, topic: str, events: list[dict[str, Any]], single: bool,

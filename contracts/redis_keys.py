@@ -15,6 +15,9 @@
 - `{prefix}:writer`: hash, `last_write_ms` = wall-clock time of the newest window write (freshness).
 - `{prefix}:admission:event_types`: sorted set, event type -> when track_service last accepted an event of
   it (ms); the admission limit on live event types (TRACK_MAX_EVENT_TYPES) counts its members.
+- `{prefix}:dedup:{event_id}`: string, track_service's shared memory of a client event_id (issue 18):
+  `p:{process}` while one attempt publishes it (expires after the longest a publication can take), `d` once
+  Kafka acknowledged it (expires after TRACK_DEDUP_HORIZON_S). See track_service/shared_dedup.py.
 - `{prefix}:updates`: pub/sub channel carrying every window result as it is written.
 - `{prefix}:skipped:{minute_start_ms}` and `{prefix}:skipped:total`: hashes counting the records the job
   skipped, field `{reason}:{event_type}` (`-` when the record had no valid event type); the minute buckets
@@ -99,6 +102,14 @@ class RedisKeys:
     def admitted_event_types(self) -> str:
         """Sorted set: event type -> when track_service last accepted an event of it."""
         return f"{self.prefix}:admission:event_types"
+
+    @property
+    def dedup_head(self) -> str:
+        """What the key of a remembered event_id starts with; the event_id follows."""
+        return f"{self.prefix}:dedup:"
+
+    def dedup(self, event_id: str) -> str:
+        return f"{self.dedup_head}{event_id}"
 
     @property
     def updates_channel(self) -> str:

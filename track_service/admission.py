@@ -8,13 +8,12 @@ for REFUSED_CACHE_S, so the hot path calls Redis only for types it has not decid
 
 Redis down: events are admitted unchecked, because ingestion must not depend on Redis (Kafka is the durable
 buffer and the events are counted once Redis is back). Each skipped check is counted
-(`track_admission_unchecked`), a warning is logged at most every WARN_EVERY_S, and Redis is left alone for
-TRACK_ADMISSION_CACHE_S before the next try, so a dead Redis costs the hot path nothing.
+(`track_admission_unchecked`), a warning is logged at most every 30 s, and Redis is left alone for
+TRACK_ADMISSION_CACHE_S before the next try (`track_service/redis_link.py`).
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Collection
 from typing import Any
@@ -25,11 +24,9 @@ from redis.exceptions import RedisError
 from contracts.events import now_ms
 from contracts.redis_keys import RedisKeys
 from track_service.prometheus import TrackPrometheus
-
-log = logging.getLogger(__name__)
+from track_service.redis_link import RedisOutage
 
 REFUSED_CACHE_S = 1.0
-WARN_EVERY_S = 30.0
 # KEYS[1]: sorted set event type -> last accepted (ms). ARGV: now_ms, quiet_ms, limit, the types to admit.
 # Returns the number of live types, then 1 (admitted, last-seen refreshed) or 0 (refused) per type.
 ADMIT_LUA = """
@@ -67,9 +64,7 @@ class EventTypeAdmission:
         self._script = client.register_script(ADMIT_LUA)
         self._admitted: dict[str, float] = {}  # event type -> until when it is admitted without asking
         self._refused: dict[str, float] = {}  # event type -> until when it is refused without asking
-        self._redis_down_until = 0.0
-        self._warned_at = -WARN_EVERY_S
-        self.redis_answers = True
+        self.outage = RedisOutage("the event-type admission check", "admitting events unchecked", cache_s, clock)
 
     async def refused(self, event_types: Collection[str]) -> frozenset[str]:
         """Those of `event_types` over the limit of live types (asking Redis only about undecided ones)."""
@@ -85,7 +80,7 @@ class EventTypeAdmission:
         return frozenset(refused)
 
     async def _ask(self, event_types: list[str], now: float) -> set[str]:
-        if now < self._redis_down_until:
+        if self.outage.skip():
             self.prometheus.admission_unchecked.inc(len(event_types))
             return set()
         try:
@@ -94,9 +89,10 @@ class EventTypeAdmission:
                 args=[now_ms(), self.quiet_s * 1000, self.limit, *event_types],
             )
         except (RedisError, OSError) as error:
-            self._redis_failed(error, len(event_types), now)
+            self.outage.failed(error)
+            self.prometheus.admission_unchecked.inc(len(event_types))
             return set()
-        self.redis_answers = True
+        self.outage.answered()
         self.prometheus.live_event_types.set(int(reply[0]))
         self._forget_expired(now)
         refused = set()
@@ -107,15 +103,6 @@ class EventTypeAdmission:
                 self._refused[name] = now + REFUSED_CACHE_S
                 refused.add(name)
         return refused
-
-    def _redis_failed(self, error: Exception, checks: int, now: float) -> None:
-        self.redis_answers = False
-        self._redis_down_until = now + self.cache_s
-        self.prometheus.admission_unchecked.inc(checks)
-        if now - self._warned_at >= WARN_EVERY_S:
-            self._warned_at = now
-            log.warning("Redis did not answer the event-type admission check (%s): admitting events unchecked, "
-                        "trying again in %.0f s", error, self.cache_s)
 
     def _forget_expired(self, now: float) -> None:
         """Keep both caches bounded: past a size, entries no longer in force are dropped."""

@@ -8,7 +8,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import redis.asyncio as aioredis
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -20,17 +19,18 @@ from track_service.dedup import RecentEventIds
 from track_service.ingest import Ingestor
 from track_service.prometheus import TrackPrometheus
 from track_service.publisher import EventPublisher
+from track_service.redis_link import redis_client
 from track_service.routes import health, prometheus, track
 from track_service.settings import Settings
+from track_service.shared_dedup import SharedEventIds
 from track_service.validation import RequestRejected
 
 log = logging.getLogger("track_service")
-ADMISSION_TIMEOUT_S = 0.5
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Start the producer (creating the topic first if asked) and the ingestor; flush at shutdown."""
+    """Start the producer (creating the topic first if asked), the Redis parts and the ingestor; flush at shutdown."""
     settings: Settings = app.state.settings
     if settings.track_create_topic:
         await asyncio.to_thread(ensure_topic, settings, settings.track_startup_timeout_s)
@@ -39,31 +39,28 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     publisher = EventPublisher(settings)
     publisher.start()
     recent = RecentEventIds(settings.track_dedup_horizon_s, settings.track_dedup_max_entries)
-    redis_client = admission_client(settings)
-    admission = None if redis_client is None else EventTypeAdmission(
-        redis_client, RedisKeys(settings.redis_key_prefix), settings.track_max_event_types,
-        settings.event_type_quiet_s, settings.track_admission_cache_s, app.state.prometheus,
-    )
-    app.state.ingestor = Ingestor(publisher, recent, app.state.prometheus, admission)
+    client = redis_client(settings)
+    keys = RedisKeys(settings.redis_key_prefix)
+    admission = shared = None
+    if client is not None and settings.track_max_event_types:
+        admission = EventTypeAdmission(
+            client, keys, settings.track_max_event_types, settings.event_type_quiet_s,
+            settings.track_admission_cache_s, app.state.prometheus,
+        )
+    if client is not None and settings.track_dedup_horizon_s:
+        shared = SharedEventIds(client, keys, settings.track_dedup_horizon_s, settings.publication_bound_s,
+                                app.state.prometheus)
+    app.state.ingestor = Ingestor(publisher, recent, app.state.prometheus, admission, shared)
     try:
         yield
     finally:
         unsent = await publisher.close(10)
         if unsent:
             log.warning("%d events were still unacknowledged at shutdown", unsent)
-        if redis_client is not None:
-            await redis_client.aclose()
-
-
-def admission_client(settings: Settings) -> aioredis.Redis | None:
-    """The Redis client of the event-type limit (None when TRACK_MAX_EVENT_TYPES is 0): short timeouts, since
-    a check that cannot be made admits the event rather than hold it (see track_service/admission.py)."""
-    if settings.track_max_event_types == 0:
-        return None
-    return aioredis.Redis(
-        host=settings.redis_host, port=settings.redis_port, password=settings.redis_password or None,
-        db=settings.redis_db, socket_connect_timeout=ADMISSION_TIMEOUT_S, socket_timeout=ADMISSION_TIMEOUT_S,
-    )
+        if shared is not None:
+            await shared.close()
+        if client is not None:
+            await client.aclose()
 
 
 async def rejected(request: Request, error: Exception) -> JSONResponse:

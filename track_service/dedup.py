@@ -1,9 +1,8 @@
-"""Remembering recently published event_ids so a client's retry is acknowledged, not republished.
+"""Remembering recently published event_ids in this process, so a client's retry is acknowledged, not republished.
 
-Limit: the memory is per process and lost on restart. With several replicas, or across a restart,
-a retry can publish an event twice; consumers must still tolerate duplicates by event_id (see
-docs/track_service.md). Within one process it is exact, including concurrent retries of an event
-still awaiting Kafka's ack: they wait for the first attempt and share its outcome.
+Used while the memory every replica shares (`shared_dedup.py`, Redis) does not answer: exact within the
+process, including concurrent retries of an event still awaiting Kafka's ack (they wait for the first attempt
+and share its outcome), but blind to other replicas (see docs/track_service.md).
 
 One `Attempt` per request holds the outcome of all the event_ids it claimed, so claiming costs a
 dictionary entry per event, not a future.

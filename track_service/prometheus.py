@@ -34,6 +34,12 @@ class TrackPrometheus:
             "Event-type admission checks skipped because Redis did not answer (those events were admitted).",
             registry=self.registry,
         )
+        self.dedup_unshared = Counter(
+            "track_dedup_unshared",
+            "Client event_ids published without the shared (Redis) memory because Redis did not answer: a retry "
+            "on another replica may publish them again.",
+            registry=self.registry,
+        )
         self.live_event_types = Gauge(
             "track_live_event_types", "Live event types in the admission registry at the last check (all replicas).",
             registry=self.registry,

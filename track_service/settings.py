@@ -30,7 +30,8 @@ class Settings(KafkaSettings, RedisSettings, RegistrySettings):
     )
     track_retry_after_s: int = Field(default=5, ge=1, description="Retry-After sent with 503.")
     track_dedup_horizon_s: int = Field(
-        default=600, ge=0, description="A retried event_id within this window is acknowledged, not republished."
+        default=600, ge=0,
+        description="A retried event_id within this window is acknowledged, not republished (shared in Redis).",
     )
     track_dedup_max_entries: int = Field(
         default=1_000_000, ge=0, description="Bound on remembered event_ids (oldest forgotten first)."
@@ -57,6 +58,12 @@ class Settings(KafkaSettings, RedisSettings, RegistrySettings):
     @property
     def api_keys(self) -> frozenset[str]:
         return frozenset(key.strip() for key in self.track_api_keys.split(",") if key.strip())
+
+    @property
+    def publication_bound_s(self) -> float:
+        """The longest one publication can take: waiting for room in the producer queue, then for the ack
+        (each up to TRACK_DELIVERY_TIMEOUT_MS), plus a margin; the shared dedup's claims live this long."""
+        return 2 * self.track_delivery_timeout_ms / 1000 + 5
 
     @property
     def retry_after_header(self) -> dict[str, str]:

@@ -30,7 +30,7 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def track(infra: Infra, make_topic: Callable[..., str]) -> Iterator[RunningService]:
-    service = RunningService(service_settings(infra.kafka_bootstrap, make_topic(partitions=1))).start()
+    service = RunningService(service_settings(infra, make_topic(partitions=1))).start()
     yield service
     service.stop()
 

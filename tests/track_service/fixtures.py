@@ -7,18 +7,26 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import redis
 import uvicorn
 
-from harness.infra import Infra, free_port
+from harness.infra import Infra, free_port, unique_name
+from harness.stores import delete_prefix
 from harness.waiting import wait_until
 from track_service.app import create_app
 from track_service.settings import Settings
 
 
-def service_settings(bootstrap: str, topic: str, **overrides: Any) -> Settings:
+def service_settings(infra: Infra, topic: str, bootstrap: str | None = None, **overrides: Any) -> Settings:
+    """The service on `infra` (its Kafka unless `bootstrap` says otherwise), with a Redis key prefix of its own
+    (the shared event_id memory lives there)."""
     values: dict[str, Any] = {
-        "kafka_bootstrap_servers": bootstrap,
+        "kafka_bootstrap_servers": bootstrap or infra.kafka_bootstrap,
         "kafka_events_topic": topic,
+        "redis_host": infra.redis_host,
+        "redis_port": infra.redis_port,
+        "redis_password": infra.redis_password,
+        "redis_key_prefix": unique_name("track"),
         "kafka_topic_partitions": 3,
         "track_delivery_timeout_ms": 5000,
         "track_api_keys": "",
@@ -52,8 +60,8 @@ class RunningService:
 
 
 @pytest.fixture
-def serve() -> Iterator[Callable[[Settings], RunningService]]:
-    """Start services (stopped after the test): `serve(settings)` -> RunningService."""
+def serve(redis_client: redis.Redis) -> Iterator[Callable[[Settings], RunningService]]:
+    """Start services (stopped after the test, their Redis keys deleted): `serve(settings)` -> RunningService."""
     running: list[RunningService] = []
 
     def start(settings: Settings) -> RunningService:
@@ -64,6 +72,8 @@ def serve() -> Iterator[Callable[[Settings], RunningService]]:
     yield start
     for service in running:
         service.stop()
+    for prefix in {service.settings.redis_key_prefix for service in running}:
+        delete_prefix(redis_client, prefix)
 
 
 @pytest.fixture
@@ -73,5 +83,5 @@ def events_topic(make_topic: Callable[..., str]) -> str:
 
 @pytest.fixture
 def service(infra: Infra, events_topic: str, serve: Callable[[Settings], RunningService]) -> RunningService:
-    return serve(service_settings(infra.kafka_bootstrap, events_topic))
+    return serve(service_settings(infra, events_topic))
 

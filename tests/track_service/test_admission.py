@@ -27,11 +27,7 @@ def prefix(redis_client: redis.Redis) -> Iterator[str]:
 
 
 def limited(infra: Infra, topic: str, prefix: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "redis_host": infra.redis_host, "redis_port": infra.redis_port, "redis_password": infra.redis_password,
-        "redis_key_prefix": prefix, "track_max_event_types": 3, **overrides,
-    }
-    return service_settings(infra.kafka_bootstrap, topic, **values)
+    return service_settings(infra, topic, redis_key_prefix=prefix, track_max_event_types=3, **overrides)
 
 
 def event(event_type: str, user: str = "u-1") -> dict[str, str]:
@@ -112,5 +108,5 @@ def test_events_are_admitted_unchecked_while_redis_does_not_answer(
 def test_an_open_service_says_so_at_start(
     infra: Infra, events_topic: str, serve: Callable[[Settings], RunningService], caplog: pytest.LogCaptureFixture
 ) -> None:
-    serve(service_settings(infra.kafka_bootstrap, events_topic, track_api_keys=""))
+    serve(service_settings(infra, events_topic, track_api_keys=""))
     assert "write keys are off (TRACK_API_KEYS is empty)" in caplog.text

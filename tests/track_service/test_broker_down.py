@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.infra import REPO_ROOT, free_port
+from harness.infra import REPO_ROOT, Infra, free_port
 from harness.kafka import read_topic
 from localstack.infra import Kafka
 from localstack.settings import StackSettings
@@ -48,10 +48,11 @@ def private_broker(tmp_path: Path) -> Iterator[Kafka]:
 
 
 def test_broker_down_gets_503_and_claims_nothing_then_the_retry_lands_once(
-    private_broker: Kafka, serve: Callable[[Settings], RunningService]
+    infra: Infra, private_broker: Kafka, serve: Callable[[Settings], RunningService]
 ) -> None:
     bootstrap = private_broker.settings.kafka_bootstrap_servers
-    service = serve(service_settings(bootstrap, "events", track_delivery_timeout_ms=2000, track_retry_after_s=7))
+    service = serve(service_settings(infra, "events", bootstrap, track_delivery_timeout_ms=2000,
+                                     track_retry_after_s=7))
     before = httpx.post(f"{service.url}/track", json={"event_type": "click", "user_id": "u", "event_id": "up-1"})
     assert before.status_code == 202, before.text
 

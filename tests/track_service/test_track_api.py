@@ -80,7 +80,7 @@ BAD_REQUESTS: list[tuple[str, bytes, dict[str, str], int, str]] = [
 def test_bad_inputs_get_4xx_naming_the_problem_and_publish_nothing(
     infra: Infra, events_topic: str, serve: Callable[[Settings], RunningService]
 ) -> None:
-    service = serve(service_settings(infra.kafka_bootstrap, events_topic, track_max_body_bytes=65_536))
+    service = serve(service_settings(infra, events_topic, track_max_body_bytes=65_536))
     failures = []
     for name, body, headers, status, mentions in BAD_REQUESTS:
         response = httpx.post(f"{service.url}/track", content=body,
@@ -106,7 +106,7 @@ def test_the_content_type_must_say_json(infra: Infra, service: RunningService) -
 def test_body_limit_counts_bytes_read_including_chunked_bodies(
     infra: Infra, events_topic: str, serve: Callable[[Settings], RunningService]
 ) -> None:
-    service = serve(service_settings(infra.kafka_bootstrap, events_topic, track_max_body_bytes=4096))
+    service = serve(service_settings(infra, events_topic, track_max_body_bytes=4096))
 
     def chunks(total: int) -> Iterator[bytes]:  # no Content-Length: sent as Transfer-Encoding: chunked
         yield b'{"event_type":"click","user_id":"u","properties":{"pad":"'
@@ -149,7 +149,7 @@ def test_batch_accepts_valid_items_and_reports_each(infra: Infra, service: Runni
 def test_a_batch_larger_than_the_producer_queue_waits_for_room(
     infra: Infra, events_topic: str, serve: Callable[[Settings], RunningService]
 ) -> None:
-    service = serve(service_settings(infra.kafka_bootstrap, events_topic, track_producer_queue_events=50))
+    service = serve(service_settings(infra, events_topic, track_producer_queue_events=50))
     batch = {"events": [{"event_type": "click", "user_id": f"u-{i % 7}", "event_id": f"q-{i}"} for i in range(400)]}
     response = httpx.post(f"{service.url}/track/batch", json=batch, timeout=30)
     assert response.status_code == 202, response.text
@@ -185,7 +185,7 @@ def test_retries_with_the_same_event_id_publish_once(infra: Infra, service: Runn
 def test_write_keys_are_enforced_when_configured(
     infra: Infra, events_topic: str, serve: Callable[[Settings], RunningService]
 ) -> None:
-    service = serve(service_settings(infra.kafka_bootstrap, events_topic, track_api_keys="key-one, key-two"))
+    service = serve(service_settings(infra, events_topic, track_api_keys="key-one, key-two"))
     event = {"event_type": "click", "user_id": "u"}
     denied = [
         httpx.post(f"{service.url}/track", json=event),
@@ -228,7 +228,7 @@ def test_health_metrics_and_docs(service: RunningService) -> None:
 
 def test_topic_is_created_from_settings_idempotently(infra: Infra, kafka_admin: Any) -> None:
     name = unique_name("events")
-    settings = service_settings(infra.kafka_bootstrap, name, kafka_topic_partitions=2)
+    settings = service_settings(infra, name, kafka_topic_partitions=2)
     try:
         assert ensure_topic(settings, timeout_s=30) is True
         assert ensure_topic(settings, timeout_s=30) is False

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from track_service.admission import EventTypeAdmission
 from track_service.deps import MaybeIngestorDep, SettingsDep
+from track_service.shared_dedup import SharedEventIds
 
 router = APIRouter()
 
@@ -18,12 +19,21 @@ def admission_state(admission: EventTypeAdmission | None) -> str:
     """`checked`, `unchecked` (Redis did not answer: events are admitted; see track_service/admission.py) or `off`."""
     if admission is None:
         return "off"
-    return "checked" if admission.redis_answers else "unchecked: Redis does not answer, events are admitted"
+    return "checked" if admission.outage.answers else "unchecked: Redis does not answer, events are admitted"
+
+
+def dedup_state(shared: SharedEventIds | None) -> str:
+    """`shared` (Redis, every replica), `in-process only` (Redis did not answer; see track_service/shared_dedup.py)
+    or `off` (TRACK_DEDUP_HORIZON_S is 0)."""
+    if shared is None:
+        return "off"
+    return "shared" if shared.outage.answers else "in-process only: Redis does not answer"
 
 
 HEALTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "Ready", "content": {"application/json": {"example": {
-        "status": "ok", "kafka": "reachable", "topic": "events", "event_type_limit": "checked"}}}},
+        "status": "ok", "kafka": "reachable", "topic": "events", "event_type_limit": "checked",
+        "event_id_dedup": "shared"}}}},
     503: {"description": "Kafka does not answer, the topic is missing, or the service is starting",
           "content": {"application/json": {"example": {"status": "unavailable", "detail": "..."}}}},
 }
@@ -35,5 +45,6 @@ async def health(settings: SettingsDep, ingestor: MaybeIngestorDep) -> JSONRespo
     if problem is None:
         assert ingestor is not None
         return JSONResponse({"status": "ok", "kafka": "reachable", "topic": settings.kafka_events_topic,
-                             "event_type_limit": admission_state(ingestor.admission)})
+                             "event_type_limit": admission_state(ingestor.admission),
+                             "event_id_dedup": dedup_state(ingestor.shared)})
     return JSONResponse({"status": "unavailable", "detail": problem}, 503, settings.retry_after_header)
