@@ -109,6 +109,13 @@ def _ms(text: str) -> float:
     return float(match.group(1)) * UNITS_MS[match.group(2)]
 
 
+def add_wrk_arguments(parser: argparse.ArgumentParser, seconds: int) -> None:
+    """--seconds, --threads and --connections of a wrk run (2 threads, 16 connections by default)."""
+    parser.add_argument("--seconds", type=int, default=seconds, help="duration of each wrk run")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections")
+
+
 def parse_wrk(path: str, output: str) -> HttpFigures:
     """Requests/s, p50, p99 and non-2xx/socket errors from `wrk --latency` output."""
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
@@ -168,9 +175,7 @@ def seed_windows(writer: redis.Redis, keys: RedisKeys, settings: Settings) -> No
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=int, default=15, help="duration of each wrk run")
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--connections", type=int, default=16, help="wrk connections")
+    add_wrk_arguments(parser, seconds=15)
     parser.add_argument("--ingest-rate", type=float, default=1000, help="events/s ingested meanwhile (0: none)")
     parser.add_argument("--ws-clients", type=int, default=200)
     parser.add_argument("--ws-processes", type=int, default=2, help="processes the WebSocket clients share")

@@ -2,11 +2,11 @@
 
     .venv/bin/python -m bench.run_all [--quick]      (make bench)
 
-Runs, one after the other against the running local stack (each on its own topics, key prefixes,
-schemas and jobs): HTTP ingest vs a raw producer, the metrics job's drain vs Kafka's consumer perf test
-plus its emission lag, the sync worker vs raw COPY, the API's requests/s and p99 and WebSocket fan-out,
-and whole-pipeline events per core-second. Modest sizes keep the whole run under ~10 minutes; each
-script takes bigger ones on its own (see docs/benchmarks/*.md). Prints one table. Not a test.
+Runs, one after the other against the running local stack (each on its own topics, key prefixes, schemas and
+jobs): HTTP ingest vs a raw producer, POST /track under wrk vs a bare FastAPI echo, the metrics job's drain vs
+Kafka's consumer perf test plus its emission lag, the sync worker vs raw COPY, the API's requests/s and p99
+and WebSocket fan-out, and whole-pipeline events per core-second. Modest sizes keep the whole run under ~10
+minutes; each script takes bigger ones on its own (see docs/benchmarks/*.md). Prints one table. Not a test.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from bench.bench_api import ApiResult
 from bench.bench_flink import FlinkResult
 from bench.bench_ingest import IngestResult
 from bench.bench_pipeline import PipelineResult
+from bench.bench_single import SingleResult
 from bench.bench_sync import SyncResult
 from bench.figures import Result, Row, machine, read_result, table_line
 
@@ -43,6 +44,8 @@ class Benchmark:
 BENCHMARKS = [
     Benchmark("bench.bench_ingest", ["--events", "150000", "--single-events", "3000"],
               ["--events", "5000", "--single-events", "300"], "ingest", IngestResult),
+    Benchmark("bench.bench_single", ["--seconds", "10", "--rounds", "2"], ["--seconds", "2", "--rounds", "1"],
+              "ingest", SingleResult),
     Benchmark("bench.bench_flink", ["--events", "300000", "--live-seconds", "60"],
               ["--events", "20000", "--live-seconds", "25"], "flink", FlinkResult),
     Benchmark("bench.bench_sync", ["--windows", "50000"], ["--windows", "5000"], "sync", SyncResult),
@@ -96,7 +99,7 @@ def table(outcomes: list[Outcome]) -> str:
 
 def document(outcomes: list[Outcome], info: dict[str, str], started: str, total_s: float, quick: bool) -> str:
     commands = "\n".join(outcome.command for outcome in outcomes)
-    pages = ", ".join(f"[{o.bench.page}](benchmarks/{o.bench.page}.md)" for o in outcomes)
+    pages = ", ".join(f"[{page}](benchmarks/{page}.md)" for page in dict.fromkeys(o.bench.page for o in outcomes))
     return f"""# Benchmarks
 
 Written by `make bench` (`.venv/bin/python -m bench.run_all{" --quick" if quick else ""}`): every benchmark in
@@ -121,7 +124,8 @@ the per-topic pages ({pages}) explain each method, give bigger runs and read the
 {table(outcomes)}
 
 Ratio = figure / reference. The references are ceilings for the same work without the product's
-guarantees: a tight produce loop of pre-serialised events (no HTTP, no validation), Kafka's own consumer
+guarantees: a tight produce loop of pre-serialised events (no HTTP, no validation), a bare FastAPI app
+that parses the body and answers 202 (no validation, Kafka, dedup or limits), Kafka's own consumer
 reading the topic the job drains (no parsing, windows or Redis), one COPY into an index-free table (no
 Redis, no upsert). Emission lag and events per core-second are explained in
 [flink.md](benchmarks/flink.md) and [pipeline.md](benchmarks/pipeline.md).

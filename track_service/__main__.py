@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import uvicorn
 from confluent_kafka import KafkaException
@@ -12,6 +13,13 @@ from contracts.log_setup import setup_logging
 from contracts.settings import load_settings
 from track_service.app import create_app
 from track_service.settings import Settings
+
+# uvicorn's options besides the address and the log level (bench/echo_app.py, the benchmark's reference,
+# is served with the same). Access logs off: a log line per event costs more than ingesting it.
+SERVER_OPTIONS: dict[str, Any] = {
+    "access_log": False,
+    "log_config": None,  # uvicorn's loggers go through setup_logging: one format
+}
 
 
 def main() -> int:
@@ -25,11 +33,8 @@ def main() -> int:
             print(f"track_service: {error}", file=sys.stderr)
             return 1
     app = create_app(settings.model_copy(update={"track_create_topic": False}))
-    uvicorn.run(
-        app, host=settings.track_host, port=settings.track_port,
-        log_level=settings.log_level.lower(), access_log=False,
-        log_config=None,  # uvicorn's loggers go through setup_logging: one format
-    )
+    uvicorn.run(app, host=settings.track_host, port=settings.track_port, log_level=settings.log_level.lower(),
+                **SERVER_OPTIONS)
     return 0
 
 

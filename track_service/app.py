@@ -15,6 +15,7 @@ from contracts.docs_pages import add_offline_docs
 from contracts.events_topic import ensure_topic
 from contracts.redis_keys import RedisKeys
 from track_service.admission import EventTypeAdmission
+from track_service.coalescer import SingleEventCoalescer
 from track_service.dedup import RecentEventIds
 from track_service.ingest import Ingestor
 from track_service.prometheus import TrackPrometheus
@@ -23,6 +24,7 @@ from track_service.redis_link import redis_client
 from track_service.routes import health, prometheus, track
 from track_service.settings import Settings
 from track_service.shared_dedup import SharedEventIds
+from track_service.single_route import SingleEventRoute
 from track_service.validation import RequestRejected
 
 log = logging.getLogger("track_service")
@@ -51,6 +53,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         shared = SharedEventIds(client, keys, settings.track_dedup_horizon_s, settings.publication_bound_s,
                                 app.state.prometheus)
     app.state.ingestor = Ingestor(publisher, recent, app.state.prometheus, admission, shared)
+    app.state.coalescer = SingleEventCoalescer(app.state.ingestor, settings.track_max_batch_events)
     try:
         yield
     finally:
@@ -84,4 +87,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(track.build_router(settings))
     app.include_router(health.router)
     app.include_router(prometheus.router)
+    app.add_middleware(SingleEventRoute)  # answers POST /track itself: issue 20, single_route.py
     return app

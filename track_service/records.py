@@ -56,6 +56,7 @@ class _PlainBatch(msgspec.Struct, forbid_unknown_fields=True):
 
 
 _decode_plain_batch = msgspec.json.Decoder(_PlainBatch).decode
+_decode_plain_event = msgspec.json.Decoder(PlainEvent).decode
 _encode = msgspec.json.Encoder().encode
 _EVENT_TYPE = re.compile(EVENT_TYPE_PATTERN)
 # event_types already matched: a set lookup instead of a regex per event (msgspec's pattern check
@@ -124,6 +125,21 @@ def check_item(item: Any, received_ms: int, prefix: str = "") -> EventRecord | R
     except RequestRejected as rejected:
         return rejected
     return event.event_id, event.user_id, event.to_kafka_value(), item.get("event_id") is not None, event.event_type
+
+
+def read_event(raw: bytes, max_depth: int, received_ms: int) -> EventRecord | RequestRejected:
+    """The record of a /track body or the 422 naming its field; RequestRejected (raised) for a bad body.
+
+    A plain event is decoded and checked straight from the bytes in one pass (at most two levels deep, so
+    the generic nesting check runs only on the item-by-item path).
+    """
+    try:
+        records = _records([_decode_plain_event(raw)], received_ms)
+    except DECODE_ERRORS:  # msgspec.ValidationError, a DecodeError: not plain
+        records = None
+    if records is not None:
+        return records[0]
+    return check_item(parse_json_body(raw, max_depth), received_ms)
 
 
 def plain_batch(raw: bytes, max_events: int, received_ms: int) -> list[EventRecord] | None:

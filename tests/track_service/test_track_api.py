@@ -182,6 +182,38 @@ def test_retries_with_the_same_event_id_publish_once(infra: Infra, service: Runn
     assert sorted(stored) == ["retry-1", "retry-2", "retry-3"]
 
 
+def test_concurrent_single_events_are_each_answered_with_their_own_outcome(
+    infra: Infra, service: RunningService
+) -> None:
+    """POST /track requests that arrive together are ingested as one group (track_service/coalescer.py); each
+    still gets its own answer: its event_id, its 422, its duplicate flag."""
+    bodies: list[dict[str, Any]] = []
+    for n in range(60):
+        if n % 10 == 3:
+            bodies.append({"event_type": "click", "user_id": f"u-{n}", "value": "not a number"})
+        elif n % 10 == 7:
+            bodies.append({"event_type": "click", "user_id": "u-7", "event_id": "together-7"})  # one id, 6 times
+        else:
+            bodies.append({"event_type": "click", "user_id": f"u-{n}", "event_id": f"together-{n}"})
+
+    async def send_together() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=service.url, limits=httpx.Limits(max_connections=60)) as client:
+            return await asyncio.gather(*(client.post("/track", json=body) for body in bodies))
+
+    responses = asyncio.run(send_together())
+    for body, response in zip(bodies, responses, strict=True):
+        if body.get("value") == "not a number":
+            assert response.status_code == 422 and "value" in response.json()["detail"], response.text
+        else:
+            assert response.status_code == 202, response.text
+            assert response.json()["event_id"] == body["event_id"]
+    repeated = [response.json()["duplicate"] for body, response in zip(bodies, responses, strict=True)
+                if body.get("event_id") == "together-7"]
+    assert sorted(repeated) == [False] + [True] * 5
+    stored = sorted(event.event_id for _, event in records(infra, service.settings.kafka_events_topic))
+    assert stored == sorted({body["event_id"] for body in bodies if "event_id" in body})
+
+
 def test_write_keys_are_enforced_when_configured(
     infra: Infra, events_topic: str, serve: Callable[[Settings], RunningService]
 ) -> None:

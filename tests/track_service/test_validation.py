@@ -12,7 +12,7 @@ import pytest
 from contracts.events import MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS
 from tools.loadgen import EventGenerator, Traffic
 from track_service.dedup import RecentEventIds
-from track_service.records import check_item, plain_batch, plain_record
+from track_service.records import check_item, plain_batch, plain_record, read_event
 from track_service.validation import RequestRejected, batch_items, parse_json_body, to_event
 
 
@@ -159,20 +159,27 @@ def random_items(count: int) -> list[Any]:
 
 
 def test_the_fast_paths_agree_with_the_pydantic_model() -> None:
-    """The fast paths may pass an item to the model, but what they accept the model accepts identically."""
+    """The fast paths (a batch's, POST /track's straight from the body's bytes) may pass an item to the model,
+    but what they accept the model accepts identically, and what it rejects /track rejects with its message."""
     received_ms = 1_719_392_400_000
     fast = 0
     for item in random_items(5000):
         record = plain_record(item, received_ms)
         in_a_batch = plain_batch(json.dumps({"events": [item]}).encode(), 10, received_ms)
         assert (record is None) == (in_a_batch is None), item
+        single = read_event(json.dumps(item).encode(), 8, received_ms)  # POST /track's path
+        verdict = check_item(item, received_ms)
+        assert type(single) is type(verdict), item  # a record (tuple) or the model's RequestRejected
+        if isinstance(verdict, RequestRejected):
+            assert single == verdict, item  # the same 422 and message
         if record is None or in_a_batch is None:
             continue
         fast += 1
         event = to_event(item, received_ms)  # raises if the model disagrees
         expected = json.loads(event.to_kafka_value())
         client_event_id = item.get("event_id") is not None
-        for event_id, user_id, value, chosen, event_type in (record, in_a_batch[0]):
+        assert isinstance(single, tuple)
+        for event_id, user_id, value, chosen, event_type in (record, in_a_batch[0], single):
             if not client_event_id:
                 expected["event_id"] = event_id
             assert json.loads(value) == expected, item

@@ -14,10 +14,11 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from contracts.events import TrackEvent, now_ms
-from track_service.deps import IngestorDep, RequestBody, SettingsDep, require_json, require_write_key
-from track_service.records import check_item, read_batch
+from track_service.coalescer import SingleEventCoalescer
+from track_service.deps import CoalescerDep, IngestorDep, RequestBody, SettingsDep, require_json, require_write_key
+from track_service.records import read_batch, read_event
 from track_service.settings import Settings
-from track_service.validation import parse_json_body
+from track_service.validation import RequestRejected
 
 
 class TrackAccepted(BaseModel):
@@ -64,16 +65,27 @@ BATCH_UNPROCESSABLE: dict[str, Any] = {
 EXAMPLE = TrackEvent.model_config.get("json_schema_extra", {})["examples"][0]  # type: ignore[index]
 
 
-async def track(body: RequestBody, settings: SettingsDep, ingestor: IngestorDep) -> Response:
-    document = parse_json_body(body, settings.track_max_json_depth)
-    [result] = await ingestor.ingest([check_item(document, now_ms())], "track")
-    if result["status"] == "rejected":  # already counted by ingest
-        return JSONResponse({"detail": result["error"], "errors": result["errors"]}, 422)
+async def answer_event(
+    body: bytes, settings: Settings, coalescer: SingleEventCoalescer
+) -> tuple[int, dict[str, Any], dict[str, str] | None]:
+    """Status, body and headers of the answer to one event (`POST /track`); RequestRejected for a bad one.
+
+    `single_route.SingleEventRoute` answers POST /track with it in front of FastAPI; the FastAPI route `track`
+    below documents the endpoint in OpenAPI and answers the same way should a request reach it."""
+    item = read_event(body, settings.track_max_json_depth, now_ms())
+    if isinstance(item, RequestRejected):
+        raise item
+    result = await coalescer.ingest(item)
+    if result["status"] == "rejected":  # refused by the admission limit, already counted by ingest
+        return 422, {"detail": result["error"], "errors": result["errors"]}, None
     if result["status"] == "failed":
-        detail = f"{result['error']}; nothing was accepted, retry later"
-        return JSONResponse({"detail": detail}, 503, settings.retry_after_header)
-    return JSONResponse({"status": "accepted", "event_id": result["event_id"], "duplicate": result["duplicate"]},
-                        202)
+        return 503, {"detail": f"{result['error']}; nothing was accepted, retry later"}, settings.retry_after_header
+    return 202, {"status": "accepted", "event_id": result["event_id"], "duplicate": result["duplicate"]}, None
+
+
+async def track(body: RequestBody, settings: SettingsDep, coalescer: CoalescerDep) -> Response:
+    status, answer, headers = await answer_event(body, settings, coalescer)
+    return JSONResponse(answer, status, headers)
 
 
 async def track_batch(body: RequestBody, settings: SettingsDep, ingestor: IngestorDep) -> Response:
