@@ -86,6 +86,9 @@ class Settings(KafkaSettings, RedisSettings, RegistrySettings):
             # The bound on how long a request waits for the ack: the event is failed (503) after it.
             "message.timeout.ms": self.track_delivery_timeout_ms,
             "compression.type": "lz4",
+            # Small produce requests go out at once: with Nagle a request sent while another awaits its TCP ack
+            # waits for it, which every answer (it waits for its Kafka ack) would pay. Issue 20.
+            "socket.nagle.disable": True,
             # Reconnect within a second or two of Kafka coming back instead of librdkafka's 10 s.
             "reconnect.backoff.max.ms": 2000,
             "log_level": 3,
