@@ -107,7 +107,10 @@ def measured(wrk: str, url: str, server_pid: int, args: argparse.Namespace) -> t
                            "-s", str(LUA_SCRIPT), url, "--", uuid.uuid4().hex[:12], WRITE_KEY],
                           capture_output=True, text=True, check=True)  # fmt: skip
     cpu_s = tree_cpu_s(server_pid) - cpu_before
-    figures = parse_wrk("/track", done.stdout)
+    try:
+        figures = parse_wrk("/track", done.stdout)
+    except (AttributeError, KeyError):
+        raise SystemExit(f"unexpected wrk report:\n{done.stdout}") from None
     ok = answered_2xx(done.stdout)
     return WrkRun(**vars(figures), ok=ok), cpu_s / max(ok, 1) * 1e6
 
