@@ -35,8 +35,8 @@ from pathlib import Path
 
 from confluent_kafka import KafkaError, Message, Producer
 
-from bench.bench_pipeline import TASKMANAGER_PID_FILES, descendants, live_pids
 from bench.figures import Row, load_average, number, percentile, publish, ratio
+from bench.processes import TASKMANAGER_PID_FILES, descendants, live_pids
 from contracts.events import encode_event, heartbeat_value, now_ms
 from contracts.settings import load_settings
 from flink_service.settings import Settings

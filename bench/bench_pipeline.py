@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from confluent_kafka import Producer
 from bench.bench_flink import WINDOWS_PER_EVENT, stored_count_sum
 from bench.bench_ingest import track_service
 from bench.figures import Row, load_average, number, publish
+from bench.processes import TASKMANAGER_PID_FILES, live_pids, tree_cpu_s
 from contracts.settings import load_settings
 from flink_service.heartbeat import send_heartbeats
 from flink_service.settings import Settings as JobSettings
@@ -39,8 +39,6 @@ from harness.infra import RUN_DIR
 from harness.waiting import wait_until
 from tools.loadgen import EventGenerator, HttpBatchSender, Traffic, run_load
 from track_service.settings import Settings as TrackSettings
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -67,57 +65,6 @@ class PipelineResult:
                  number(self.events_per_core_s, " events/core-s"),
                  f"net of idle baseline {number(self.events_per_core_s_net, ' events/core-s')}", "",
                  f"CPU s: {parts}"]]  # fmt: skip
-
-
-def _stat_fields(pid: int) -> list[str] | None:
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return text[text.rindex(")") + 2 :].split()  # fields from `state` on; comm may hold spaces
-
-
-def process_cpu_s(pid: int) -> float:
-    """CPU seconds of one process, including the children it has reaped (0 when gone)."""
-    fields = _stat_fields(pid)
-    if fields is None:
-        return 0.0
-    utime, stime, cutime, cstime = (int(value) for value in fields[11:15])
-    return (utime + stime + cutime + cstime) / CLOCK_TICKS
-
-
-def descendants(root: int) -> list[int]:
-    """`root` and every live process below it."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            fields = _stat_fields(int(entry.name))
-            if fields is not None:
-                children.setdefault(int(fields[1]), []).append(int(entry.name))
-    tree, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        tree.append(pid)
-        todo.extend(children.get(pid, []))
-    return tree
-
-
-def tree_cpu_s(root: int) -> float:
-    """CPU seconds of a process tree: live members plus what they reaped (no double counting)."""
-    return sum(process_cpu_s(pid) for pid in descendants(root))
-
-
-TASKMANAGER_PID_FILES = "flink/flink-*-taskexecutor.pid"
-
-
-def live_pids(pid_file_glob: str) -> list[int]:
-    """Pids listed in matching pid files that still run (the stack appends a line per restart)."""
-    pids = []
-    for path in RUN_DIR.glob(pid_file_glob):
-        for line in path.read_text().split():
-            if line.isdigit() and Path(f"/proc/{line}").exists():
-                pids.append(int(line))
-    return sorted(set(pids))
 
 
 @dataclass

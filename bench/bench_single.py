@@ -31,8 +31,8 @@ import redis
 from confluent_kafka.admin import AdminClient
 
 from bench.bench_api import HttpFigures, add_wrk_arguments, parse_wrk, wrk_binary
-from bench.bench_pipeline import tree_cpu_s
 from bench.figures import Row, number, publish
+from bench.processes import tree_cpu_s
 from contracts.settings import load_settings
 from harness.infra import free_port, unique_name
 from harness.kafka import create_topics, delete_topics, end_offsets
