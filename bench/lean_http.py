@@ -22,12 +22,14 @@ _Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 
 class LeanHttpSender(Sender):
-    def __init__(self, url: str, single: bool) -> None:
+    def __init__(self, url: str, single: bool, api_key: str | None = None) -> None:
         parts = urlsplit(url)
         if parts.scheme != "http" or parts.hostname is None or parts.port is None:
             raise ValueError(f"LeanHttpSender needs http://host:port, got {url}")
         self.host, self.port = parts.hostname, parts.port
         self.single = single
+        # The write key, sent as X-API-Key on every request (where TRACK_API_KEYS or Compose set one).
+        self._key_header = b"X-API-Key: %s\r\n" % api_key.encode() if api_key else b""
         self._idle: list[_Connection] = []
         self._open: list[_Connection] = []
 
@@ -51,8 +53,8 @@ class LeanHttpSender(Sender):
 
     async def _post(self, path: bytes, body: bytes) -> tuple[int, bytes]:
         reader, writer = self._idle.pop() if self._idle else await self._connect()
-        writer.write(b"POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
-                     % (path, self.host.encode(), len(body)))
+        writer.write(b"POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n%sContent-Length: %d\r\n\r\n"
+                     % (path, self.host.encode(), self._key_header, len(body)))
         writer.write(body)
         try:
             head = await reader.readuntil(b"\r\n\r\n")

@@ -62,9 +62,11 @@ COPY dashboard/ ./
 RUN npm run build
 
 # ---- runtime: Python and the venv, no compilers, no node, non-root ----
+# /var/lib/track-keys: where compose mounts the write-key volume (a new volume takes this owner and mode).
 FROM python AS runtime
 RUN groupadd --system --gid 10001 app \
- && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home --shell /usr/sbin/nologin app
+ && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home --shell /usr/sbin/nologin app \
+ && install -d -o app -g app -m 0700 /var/lib/track-keys
 COPY --from=app /opt/venv /opt/venv
 COPY --from=dashboard /build/dashboard/dist /app/dashboard/dist
 COPY containers/container_health.py /opt/container_health.py

@@ -12,8 +12,10 @@ from harness.infra import unique_name
 from harness.waiting import wait_until
 
 
-def create_topics(admin: AdminClient, names: Iterable[str], partitions: int) -> None:
-    topics = [NewTopic(name, num_partitions=partitions, replication_factor=1) for name in names]
+def create_topics(admin: AdminClient, names: Iterable[str], partitions: int, replication: int = 1,
+                  config: dict[str, str] | None = None) -> None:
+    topics = [NewTopic(name, num_partitions=partitions, replication_factor=replication, config=config or {})
+              for name in names]
     for future in admin.create_topics(topics).values():
         future.result(timeout=30)
 

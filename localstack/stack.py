@@ -19,6 +19,7 @@ from contracts.settings import load_settings
 from localstack.graph import GROUPS, selected
 from localstack.processes import StackError, log
 from localstack.settings import StackSettings
+from track_service.settings import Settings as TrackSettings
 
 
 def cmd_up(settings: StackSettings, names: list[str]) -> int:
@@ -39,6 +40,8 @@ def cmd_up(settings: StackSettings, names: list[str]) -> int:
         log(f"  dashboard http://localhost:{settings.api_port}/static/index.html")
         log(f"  API docs  http://localhost:{settings.api_port}/docs")
         log(f"  ingest    http://localhost:{settings.track_port}/docs")
+    if "track" in {c.name for c in chosen} and not load_settings(TrackSettings).api_keys:
+        log("  writes    open to anyone: no write key (TRACK_API_KEYS sets some; Compose makes one)")
     log(f"  logs      {settings.run_dir}/<component>/   (make logs, make status, make down)")
     return 0
 

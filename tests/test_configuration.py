@@ -30,7 +30,8 @@ def read_by_code() -> set[str]:
 
 
 def used_by_compose() -> set[str]:
-    return set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", (REPO_ROOT / "docker-compose.yml").read_text()))
+    files = ("docker-compose.yml", "docker-compose.scale.yml")
+    return {name for file in files for name in re.findall(r"\$\{([A-Z][A-Z0-9_]*)", (REPO_ROOT / file).read_text())}
 
 
 def test_every_setting_is_documented() -> None:

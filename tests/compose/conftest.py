@@ -1,7 +1,9 @@
-"""Fixtures of the compose checks: the compose file as Compose itself resolves it.
+"""Fixtures of the compose checks: the compose files as Compose itself resolves them.
 
-The file is rendered by Compose (`docker compose config`, else Debian's `docker-compose`), with a
-clean environment and an empty env file, so the checks see the defaults a fresh clone gets.
+The files are rendered by Compose (`docker compose config`, else Debian's `docker-compose`), with a
+clean environment and an empty env file, so the checks see the defaults a fresh clone gets. The
+scaled stack (docker-compose.scale.yml on top) needs Compose v2 (`!reset`, a project `name`): where
+only Debian's 1.29 is installed its checks skip, and the Compose tier runs them.
 """
 
 from __future__ import annotations
@@ -16,11 +18,18 @@ from typing import Any
 import pytest
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
-# Containers that run to completion; every other service runs until stopped.
-ONE_SHOT_SERVICES = frozenset({"kafka-init", "flink-submit"})
-PROFILES: dict[str, list[str]] = {"default": [], "demo": ["demo"]}
+from harness.compose_stack import COMPOSE_FILE, ONE_SHOT_SERVICES, SCALE_FILE
+from harness.infra import REPO_ROOT
+
+__all__ = ["ONE_SHOT_SERVICES", "REPO_ROOT", "run_compose"]
+
+# Each model the checks render: its compose files and active profiles.
+MODELS: dict[str, tuple[tuple[Path, ...], list[str]]] = {
+    "default": ((COMPOSE_FILE,), []),
+    "demo": ((COMPOSE_FILE,), ["demo"]),
+    "scale": ((COMPOSE_FILE, SCALE_FILE), []),
+    "scale-demo": ((COMPOSE_FILE, SCALE_FILE), ["demo"]),
+}
 
 
 def compose_command() -> list[str]:
@@ -43,9 +52,14 @@ def clean_env() -> dict[str, str]:
     return {name: os.environ[name] for name in keep if name in os.environ}
 
 
-def run_compose(*args: str, profiles: list[str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run_compose(
+    *args: str, profiles: list[str] | None = None, files: tuple[Path, ...] = (COMPOSE_FILE,), check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    command = compose_command()
+    if SCALE_FILE in files and command == ["docker-compose"]:
+        pytest.skip("the scaled stack needs Compose v2 (`!reset`); the Compose tier checks it")
     with tempfile.NamedTemporaryFile("w", suffix=".env") as empty_env:
-        cmd = [*compose_command(), "--project-directory", str(REPO_ROOT), "-f", str(COMPOSE_FILE),
+        cmd = [*command, "--project-directory", str(REPO_ROOT), *(arg for path in files for arg in ("-f", str(path))),
                "--env-file", empty_env.name]
         for profile in profiles or []:
             cmd += ["--profile", profile]
@@ -55,18 +69,27 @@ def run_compose(*args: str, profiles: list[str] | None = None, check: bool = Tru
     return done
 
 
-@pytest.fixture(scope="session", params=sorted(PROFILES))
+def render(model: str) -> dict[str, Any]:
+    files, profiles = MODELS[model]
+    resolved: dict[str, Any] = yaml.safe_load(run_compose("config", profiles=profiles, files=files).stdout)
+    return resolved
+
+
+@pytest.fixture(scope="session", params=sorted(MODELS))
 def resolved(request: pytest.FixtureRequest) -> dict[str, Any]:
-    """The compose model with interpolation and YAML anchors resolved, per profile set."""
-    output = run_compose("config", profiles=PROFILES[request.param]).stdout
-    model: dict[str, Any] = yaml.safe_load(output)
-    return model
+    """The compose model with interpolation and YAML anchors resolved, per file and profile set."""
+    return render(request.param)
+
+
+@pytest.fixture(scope="session", params=["demo", "scale-demo"])
+def resolved_demo(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Every service there is: the single-node and the scaled stack with the demo profile."""
+    return render(request.param)
 
 
 @pytest.fixture(scope="session")
-def resolved_demo() -> dict[str, Any]:
-    model: dict[str, Any] = yaml.safe_load(run_compose("config", profiles=["demo"]).stdout)
-    return model
+def resolved_scale() -> dict[str, Any]:
+    return render("scale-demo")
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -24,6 +24,7 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from pydantic_settings import BaseSettings
 
+from harness.compose_stack import COMPOSE_FILE, SCALE_FILE
 from tests.compose.conftest import ONE_SHOT_SERVICES, REPO_ROOT, run_compose
 
 PYPROJECT = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
@@ -45,7 +46,7 @@ SETTINGS_OF_SERVICE = {
 # Env a Python container gets that is not a Settings field, and who reads it.
 NON_SETTINGS_ENV = {
     "flink-submit": {"FLINK_PROPERTIES"},  # the Flink image's entrypoint (client conf/config.yaml)
-    "loadgen": {"LOADGEN_RATE"},  # the container's shell command (--rate)
+    "loadgen": {"LOADGEN_RATE", "TRACK_URL"},  # the container's shell command (--rate, --url)
 }
 # Fields compose decides, so a container must be told them even where the default would parse:
 # credentials chosen in .env and the ports compose publishes and health-checks.
@@ -86,6 +87,11 @@ def flink_properties(service: dict[str, Any]) -> dict[str, str]:
 def test_compose_file_validates_for_every_profile() -> None:
     for profiles in ([], ["demo"]):
         run_compose("config", "-q", profiles=profiles)
+
+
+def test_scale_overlay_validates_for_every_profile() -> None:
+    for profiles in ([], ["demo"]):
+        run_compose("config", "-q", profiles=profiles, files=(COMPOSE_FILE, SCALE_FILE))
 
 
 def test_demo_profile_adds_only_the_load_generator(resolved_demo: dict[str, Any]) -> None:
@@ -181,6 +187,90 @@ def test_taskmanager_can_be_scaled(resolved: dict[str, Any]) -> None:
     )
 
 
+def test_write_keys_are_on_by_default(resolved: dict[str, Any]) -> None:
+    """keys-init makes the key (unless TRACK_API_KEYS is set) before track_service starts; both read one volume."""
+    all_services = services(resolved)
+    keys_init, track = all_services["keys-init"], all_services["track_service"]
+    assert depends_on(track)["keys-init"]["condition"] == "service_completed_successfully"
+    assert "tools.write_key" in " ".join(keys_init["command"])
+    assert env_of(keys_init) == {"TRACK_API_KEYS": ""} and env_of(track)["TRACK_API_KEYS"] == ""
+
+    def keys_volume(service: dict[str, Any]) -> tuple[str, bool]:
+        mount = next(v for v in service["volumes"] if v["target"] == "/var/lib/track-keys")
+        return mount["source"], bool(mount.get("read_only"))
+
+    assert keys_volume(keys_init) == ("track-keys", False)
+    assert keys_volume(track) == ("track-keys", True)
+    assert "/var/lib/track-keys/write-key" in " ".join(track["command"]) and "track-keys" in resolved["volumes"]
+
+
+# ---- The scaled stack (docker-compose.scale.yml) ----------------------------------------------------
+
+
+BROKERS = ("kafka", "kafka-2", "kafka-3")
+
+
+def test_three_brokers_form_one_quorum_and_replicate_everything(resolved_scale: dict[str, Any]) -> None:
+    all_services = services(resolved_scale)
+    envs = [env_of(all_services[name]) for name in BROKERS]
+    assert [env["KAFKA_NODE_ID"] for env in envs] == ["1", "2", "3"]
+    voters = {env["KAFKA_CONTROLLER_QUORUM_VOTERS"] for env in envs}
+    assert voters == {"1@kafka:29093,2@kafka-2:29093,3@kafka-3:29093"}, "every broker a voter of one quorum"
+    for name, env in zip(BROKERS, envs, strict=True):
+        assert env["KAFKA_PROCESS_ROLES"] == "broker,controller", name
+        assert f"PLAINTEXT://{name}:19092" in env["KAFKA_ADVERTISED_LISTENERS"], name
+        assert env["KAFKA_MIN_INSYNC_REPLICAS"] == "2" and env["KAFKA_DEFAULT_REPLICATION_FACTOR"] == "3", name
+        for internal in ("OFFSETS_TOPIC", "TRANSACTION_STATE_LOG", "SHARE_COORDINATOR_STATE_TOPIC"):
+            assert env[f"KAFKA_{internal}_REPLICATION_FACTOR"] == "3", f"{name}: {internal}"
+    data_volumes = {next(v["source"] for v in all_services[name]["volumes"]) for name in BROKERS}
+    assert len(data_volumes) == 3 and data_volumes <= set(resolved_scale["volumes"])
+    published = {port["published"] for name in BROKERS for port in all_services[name]["ports"]}
+    assert len(published) == 3, "each broker advertises a host port of its own"
+    # The events topic: replication factor 3, two in-sync replicas needed to acknowledge (acks=all).
+    create = all_services["kafka-init"]["command"]
+    assert "--replication-factor=3" in create and "--config=min.insync.replicas=2" in create
+    assert set(depends_on(all_services["kafka-init"])) == set(BROKERS)
+
+
+def test_every_kafka_client_bootstraps_from_every_broker(resolved_scale: dict[str, Any]) -> None:
+    clients = {name: env_of(service) for name, service in services(resolved_scale).items()
+               if "KAFKA_BOOTSTRAP_SERVERS" in env_of(service)}
+    assert {"track_service", "flink-submit", "flink-heartbeat", "loadgen"} <= set(clients)
+    for name, env in clients.items():
+        assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:19092,kafka-2:19092,kafka-3:19092", name
+        assert env["KAFKA_TOPIC_REPLICATION"] == "3", f"{name} would create a topic with fewer replicas"
+
+
+def test_taskmanagers_each_fit_the_whole_job(resolved_scale: dict[str, Any]) -> None:
+    """Parallelism = partitions, and each TaskManager has that many slots: the survivor runs the job alone."""
+    all_services = services(resolved_scale)
+    taskmanager = all_services["taskmanager"]
+    assert int(taskmanager["deploy"]["replicas"]) >= 2
+    partitions = env_of(all_services["track_service"])["KAFKA_TOPIC_PARTITIONS"]
+    assert f"--partitions={partitions}" in all_services["kafka-init"]["command"]
+    assert env_of(all_services["flink-submit"])["FLINK_PARALLELISM"] == partitions
+    for name in ("jobmanager", "taskmanager", "flink-submit"):
+        properties = flink_properties(all_services[name])
+        assert properties["taskmanager.numberOfTaskSlots"] == partitions, name
+        assert properties["taskmanager.load-balance.mode"] == "slots", f"{name}: subtasks spread over both"
+
+
+def test_replicas_sit_behind_the_gateway_on_the_single_node_ports(resolved_scale: dict[str, Any]) -> None:
+    all_services = services(resolved_scale)
+    gateway = all_services["gateway"]
+    published = {str(port["published"]) for port in gateway["ports"]}
+    assert published == {"8001", "8000"}, "clients keep the single-node stack's URLs"
+    for name in ("track_service", "api_service"):
+        assert int(all_services[name]["deploy"]["replicas"]) >= 2, name
+        assert not all_services[name].get("ports"), f"{name}: replicas publish no host port of their own"
+        assert depends_on(gateway)[name]["condition"] == "service_healthy"
+    config = (REPO_ROOT / "containers" / "gateway.cfg").read_text()
+    assert 'server-template track 8 "track_service:${TRACK_PORT}"' in config
+    assert 'server-template api 8 "api_service:${API_PORT}"' in config
+    assert env_of(gateway) == {"TRACK_PORT": "8001", "API_PORT": "8000"}
+    assert env_of(all_services["loadgen"])["TRACK_URL"] == "http://gateway:8001"
+
+
 def test_credentials_and_ports_come_from_env_with_defaults() -> None:
     # Compose interpolations only: `$${X}` is an escape, read by a container's shell.
     text = (REPO_ROOT / "docker-compose.yml").read_text()
@@ -189,6 +279,9 @@ def test_credentials_and_ports_come_from_env_with_defaults() -> None:
         uses = re.findall(r"(?<!\$)\$\{" + name + r"(:-[^}]*)?\}", text)
         assert uses and all(uses), f"${{{name}}} must be used, always with a default (${{{name}:-...}})"
     assert "redispass" not in text.replace("${REDIS_PASSWORD:-redispass}", ""), "Redis password hard-coded"
+    scale = SCALE_FILE.read_text()
+    uses = re.findall(r"(?<!\$)\$\{([A-Z0-9_]+)(:-[^}]*)?\}", scale)
+    assert uses and all(default for _, default in uses), "every variable of the overlay has a default"
 
 
 # ---- Env vs the services' Settings ----------------------------------------------------------------
@@ -284,7 +377,8 @@ def stage_texts(dockerfile: Path) -> dict[str, str]:
 
 def test_there_are_dockerfiles() -> None:
     assert {path.name for path in DOCKERFILES} == {
-        "flink.Dockerfile", "kafka.Dockerfile", "postgres.Dockerfile", "redis.Dockerfile", "service.Dockerfile"}
+        "flink.Dockerfile", "gateway.Dockerfile", "kafka.Dockerfile", "postgres.Dockerfile", "redis.Dockerfile",
+        "service.Dockerfile"}
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda path: path.name)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -112,9 +112,13 @@ def redis_windows(client: redis.Redis, keys: RedisKeys, event_types: Collection[
     return windows
 
 
-def send_events(track_url: str, events: list[Event], singles: int = 60, batch_size: int = 150) -> None:
-    """The first `singles` events one by one over /track, the rest over /track/batch; each must be accepted."""
-    with httpx.Client(base_url=track_url, timeout=30) as track:
+def send_events(
+    track_url: str, events: list[Event], singles: int = 60, batch_size: int = 150,
+    headers: Mapping[str, str] | None = None,
+) -> None:
+    """The first `singles` events one by one over /track, the rest over /track/batch; each must be accepted.
+    `headers`: e.g. the write key."""
+    with httpx.Client(base_url=track_url, timeout=30, headers=dict(headers or {})) as track:
         for event in events[:singles]:
             response = track.post("/track", json=as_request(event))
             assert response.status_code == 202, response.text
@@ -139,6 +143,8 @@ class Pipeline:
     # The sync worker is not running until this is called (so /metrics/realtime still has every window).
     start_sync: Callable[[], object]
     windows_timeout_s: float = 90
+    # Sent with every /track request (e.g. the write key).
+    track_headers: Mapping[str, str] = field(default_factory=dict)
 
 
 def check_against_oracle(
@@ -146,7 +152,7 @@ def check_against_oracle(
 ) -> None:
     labels = {spec.label: spec.size_ms for spec in specs}
     live = LiveClient(pipeline.api_url.replace("http://", "ws://", 1) + "/live-metrics")
-    send_events(pipeline.track_url, events)
+    send_events(pipeline.track_url, events, headers=pipeline.track_headers)
     pipeline.close_windows()
 
     expected = expected_windows(events, specs)
