@@ -7,10 +7,12 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 started_at=$(date +%s)
+run_dir=${RUN_DIR:-.run}   # the stack's run folder, as localstack.settings reads it
+started_by_test="$run_dir/started-by-test"
 stop_local_stack() {
-  if [ -f .run/started-by-test ]; then
-    .venv/bin/python -m localstack.stack down $(cat .run/started-by-test) || true
-    rm -f .run/started-by-test
+  if [ -f "$started_by_test" ]; then
+    .venv/bin/python -m localstack.stack down $(cat "$started_by_test") || true
+    rm -f "$started_by_test"
   fi
 }
 finish() {
@@ -23,8 +25,9 @@ trap finish EXIT
 
 bash scripts/setup.sh || exit 1
 .venv/bin/python -m localstack.stack up infra || exit 1
-.venv/bin/python -c 'import json; print(" ".join(json.load(open(".run/started.json"))))' > .run/started-by-test
-[ -s .run/started-by-test ] || rm -f .run/started-by-test
+.venv/bin/python -c 'import json, sys; print(" ".join(json.load(open(sys.argv[1]))))' "$run_dir/started.json" \
+  > "$started_by_test"
+[ -s "$started_by_test" ] || rm -f "$started_by_test"
 
 echo "[test] ruff"
 .venv/bin/ruff check . || exit 1
