@@ -38,8 +38,11 @@ def wait_for_cluster(cluster: FlinkCluster, timeout_s: float) -> None:
         raise SystemExit(f"Flink JobManager at {cluster.rest_url} did not answer: {error}") from None
 
 
-def submit(settings: Settings, extra_env: dict[str, str] | None = None, timeout_s: float = 180) -> str:
-    """Return the id of the running job, submitting it first when none of that name runs."""
+def submit(
+    settings: Settings, extra_env: dict[str, str] | None = None, timeout_s: float = 180, restore_from: str | None = None
+) -> str:
+    """Return the id of the running job, submitting it first when none of that name runs (from `restore_from`,
+    a savepoint or retained checkpoint, when given, else from the newest savepoint, if any)."""
     cluster = FlinkCluster(settings.flink_rest_url)
     wait_for_cluster(cluster, timeout_s)
     running = cluster.running_jobs(settings.flink_job_name)
@@ -49,7 +52,7 @@ def submit(settings: Settings, extra_env: dict[str, str] | None = None, timeout_
         return running[0].job_id
     # The job writes its late events there (a Kafka sink does not create its topic).
     ensure_topic(settings, timeout_s, settings.kafka_late_topic)
-    savepoint = latest_savepoint(settings.flink_savepoint_dir, settings.flink_job_name)
+    savepoint = restore_from or latest_savepoint(settings.flink_savepoint_dir, settings.flink_job_name)
     log.info("submitting job %r to %s%s", settings.flink_job_name, settings.flink_rest_url,
              f", resuming from {savepoint}" if savepoint else "")
     done = cluster.run_python(Path(job.__file__), [], detached=True, env=extra_env, savepoint=savepoint)

@@ -1,7 +1,8 @@
-"""The local stack without Docker (`python -m localstack.stack`), one module per job:
+"""The local stack without Docker (`python -m localstack.stack`), every part supervised by supervisord.
 
-settings (env names, paths) -> processes (pid files, ports, spawn, stop, wait) -> component (the
-lifecycle every part shares) -> infra (Redis, PostgreSQL, Kafka), flink (the session cluster and its
-healing), services (the product's processes and the Flink job) -> graph (what runs, in which order,
+settings (env names, paths) -> processes (ports, tools, health waits) -> supervisor (the programs'
+config, supervisord of the run folder; restarts counts it via localstack.restarts) -> component (the
+lifecycle every part shares) -> infra (Redis, PostgreSQL, Kafka), flink (the session cluster), services
+(the product's processes; job_keeper keeps the Flink job running) -> graph (what runs, in which order,
 needing what) -> stack (the command line).
 """

@@ -1,21 +1,20 @@
-"""The local Flink session cluster (the distribution inside the apache-flink wheel), and its healing."""
+"""The local Flink session cluster (the distribution inside the apache-flink wheel): a JobManager and a
+TaskManager, each a supervised program in the foreground, both in the run folder (see `programs`)."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
-import subprocess
 import sys
 import urllib.request
 from pathlib import Path
 
-from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
-
 from flink_service.cluster import flink_home
 from localstack.component import Component
-from localstack.processes import StackError, log, pid_alive, require_free_port, require_tool, stop_pid
+from localstack.processes import StackError, live_pids, require_free_port, require_tool
 from localstack.settings import FLINK_CONNECTOR_LIBS
+from localstack.supervisor import ACTIVE_STATES, Program
 
 
 class Flink(Component):
@@ -35,19 +34,21 @@ class Flink(Component):
 
     @property
     def log_file(self) -> Path:
-        logs = sorted(self.log_dir.glob("flink-*-standalonesession-*.log"))
-        return logs[-1] if logs else self.log_dir / "jobmanager.log"
+        return self.log_dir / "standalonesession.out"
 
     def url(self) -> str:
         return f"http://localhost:{self.settings.flink_ui_port}"
 
-    def env(self) -> dict[str, str]:
-        return {
-            **os.environ,
-            **self.client_env(),
-            "FLINK_LOG_DIR": str(self.log_dir),
-            "FLINK_PID_DIR": str(self.home),
-        }
+    def programs(self) -> list[Program]:
+        env = {**self.client_env(), "FLINK_LOG_DIR": str(self.log_dir), "FLINK_PID_DIR": str(self.home)}
+        bin_dir = flink_home() / "bin"
+        # In the run folder, not a checkout: a PyFlink worker imports from its working directory first.
+        return [
+            Program(name, ["bash", str(bin_dir / script), "start-foreground"], self.log_dir / f"{role}.out",
+                    directory=self.home, environment=env, pid_file=self._pid_file(role))
+            for name, script, role in (("jobmanager", "jobmanager.sh", "standalonesession"),
+                                       ("taskmanager", "taskmanager.sh", "taskexecutor"))
+        ]
 
     def client_env(self) -> dict[str, str]:
         """What the `flink` CLI needs to submit here: this conf dir and the lib dir with the connector."""
@@ -62,20 +63,10 @@ class Flink(Component):
         taskmanagers = self.overview().get("taskmanagers", 0)
         return isinstance(taskmanagers, int) and taskmanagers >= 1
 
-    def _pids(self, role: str) -> list[int]:
-        pid_file = self.home / f"flink-{os.environ.get('USER', 'root')}-{role}.pid"
-        if not pid_file.exists():
-            found = list(self.home.glob(f"flink-*-{role}.pid"))
-            pid_file = found[0] if found else pid_file
-        try:
-            pids = [int(line) for line in pid_file.read_text().split()]
-        except (OSError, ValueError):
-            return []
-        return [pid for pid in pids if pid_alive(pid)]
-
-    def running_pid(self) -> int | None:
-        pids = self._pids("standalonesession")
-        return pids[0] if pids else None
+    def _pid_file(self, role: str) -> Path:
+        """Flink's own pid file of the role (its start scripts write one in FLINK_PID_DIR)."""
+        found = sorted(self.home.glob(f"flink-*-{role}.pid"))
+        return found[0] if found else self.home / f"flink-{os.environ.get('USER', '')}-{role}.pid"
 
     def write_config(self) -> None:
         import yaml
@@ -90,6 +81,15 @@ class Flink(Component):
         python = sys.executable
         overrides: dict[str, object] = {
             "rest.port": s.flink_ui_port,
+            # Every port the cluster listens on is set here: several stacks can run side by side.
+            "jobmanager.rpc.port": s.flink_rpc_port,
+            "blob.server.port": "0",
+            "taskmanager.rpc.port": "0",
+            "taskmanager.data.port": 0,
+            "metrics.internal.query-service.port": "0",
+            # A TaskManager that died is noticed after two failed heartbeats (its RPCs fail at once), not
+            # after the 50 s heartbeat timeout: the job then restarts on the one supervisord brought back.
+            "heartbeat.interval": "2s",
             "rest.address": "localhost",
             "rest.bind-address": "localhost",
             "taskmanager.numberOfTaskSlots": s.flink_task_slots,
@@ -125,58 +125,20 @@ class Flink(Component):
         for jar in [*(home / "lib").glob("*.jar"), *FLINK_CONNECTOR_LIBS.glob("*.jar")]:
             (self.lib_dir / jar.name).symlink_to(jar)
 
-    def start(self) -> None:
+    def prepare(self, programs: list[Program]) -> None:
         require_tool("java", "Java", "install a JDK 17 (apt-get install openjdk-17-jre-headless)")
         if not any(FLINK_CONNECTOR_LIBS.glob("flink-sql-connector-kafka-*.jar")):
             raise StackError(f"Flink Kafka connector missing in {FLINK_CONNECTOR_LIBS}: run `make setup`")
-        require_free_port(self.settings.flink_ui_port, "Flink REST/web UI", "FLINK_UI_PORT")
-        self.write_config()
-        bin_dir = flink_home() / "bin"
-        for script in ("jobmanager.sh", "taskmanager.sh"):
-            done = subprocess.run(["bash", str(bin_dir / script), "start"], env=self.env(), cwd=self.home,
-                                  capture_output=True, text=True)
-            if done.returncode != 0:
-                raise StackError(f"flink {script} start failed: {done.stderr.strip()[-500:]}")
-
-    def up(self) -> bool:
-        # A TaskManager can die on its own (PyFlink's Python workers have crashed one while a job was
-        # cancelled, "Reference count must not be negative"): bring a new one up beside the JobManager.
-        if self.running_pid() is not None and not self._taskmanager_registered():
-            log("flink: the JobManager runs without a TaskManager: starting one")
-            self.start_taskmanager()
-            self.wait_healthy()
-            return True
-        return super().up()
-
-    def _taskmanager_registered(self, grace_s: float = 30) -> bool:
-        """Whether a TaskManager is registered; while none is but one's process lives (starting, or
-        dying after a crash), wait up to `grace_s` to see which."""
-        def registered() -> bool | None:  # None: undecided yet
-            if self.safe_healthy():
-                return True
-            return None if self.taskmanager_pids() else False
-
-        decided = Retrying(stop=stop_after_delay(grace_s), wait=wait_fixed(0.5),
-                           retry=retry_if_result(lambda answer: answer is None),
-                           retry_error_callback=lambda state: False)
-        return bool(decided(registered))
-
-    def start_taskmanager(self) -> None:
-        subprocess.run(["bash", str(flink_home() / "bin" / "taskmanager.sh"), "start"], env=self.env(), cwd=self.home,
-                       check=True, capture_output=True)
+        if any(program.name == "jobmanager" for program in programs):
+            require_free_port(self.settings.flink_ui_port, "Flink REST/web UI", "FLINK_UI_PORT")
+            require_free_port(self.settings.flink_rpc_port, "Flink JobManager RPC", "FLINK_RPC_PORT")
+            self.write_config()
 
     def taskmanager_pids(self) -> list[int]:
-        return self._pids("taskexecutor")
+        """Every live TaskManager process (Flink's pid file lists one per line)."""
+        return live_pids(self._pid_file("taskexecutor"))
 
-    def stop(self) -> None:
-        if self.running_pid() is None and not self.taskmanager_pids():
-            log(f"{self.name}: not running")
-            return
-        bin_dir = flink_home() / "bin"
-        for script in ("taskmanager.sh", "jobmanager.sh"):
-            subprocess.run(["bash", str(bin_dir / script), "stop-all" if script == "taskmanager.sh" else "stop"],
-                           env=self.env(), capture_output=True, text=True)
-        for pid in self.taskmanager_pids():
-            stop_pid(pid, "flink taskmanager", 10)
-        log(f"{self.name}: stopped")
-
+    def start_taskmanager(self) -> None:
+        """Start a TaskManager, unless supervisord runs one (after a crash it brings it back by itself)."""
+        if self.supervisor.state("taskmanager") not in ACTIVE_STATES:
+            self.supervisor.start([program for program in self.programs() if program.name == "taskmanager"])

@@ -1,4 +1,4 @@
-"""Recipes for the local stack's infrastructure servers: Redis, PostgreSQL and Kafka (KRaft) as plain processes."""
+"""The local stack's infrastructure servers as supervised programs: Redis, PostgreSQL and Kafka (KRaft)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,14 @@ import uuid
 from pathlib import Path
 
 from localstack.component import Component
-from localstack.processes import StackError, log, port_open, read_pid, require_free_port, require_tool, spawn, wait_for
+from localstack.processes import StackError, port_open, require_free_port, require_tool, wait_for
 from localstack.settings import KAFKA_LIBS, PG_BIN
+from localstack.supervisor import Program
 
 
 def as_postgres_user(cmd: list[str]) -> list[str]:
     """PostgreSQL refuses to run as root: run its commands as Debian's `postgres` user then."""
     return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
-
-
 
 
 class Redis(Component):
@@ -36,16 +35,24 @@ class Redis(Component):
         finally:
             client.close()
 
-    def start(self) -> None:
-        require_tool("redis-server", "redis-server", "run `make setup` (installs Debian's redis-server)")
-        require_free_port(self.settings.redis_port, "Redis", "REDIS_PORT")
+    def programs(self) -> list[Program]:
         cmd = [
             "redis-server", "--port", str(self.settings.redis_port), "--bind", "127.0.0.1",
-            "--dir", str(self.home), "--daemonize", "no", "--save", "", "--appendonly", "no",
+            "--dir", str(self.home), "--daemonize", "no", "--save", "",
+            # Written before each reply leaves, so a restarted Redis still has every window it acknowledged
+            # that the sync worker has not moved to PostgreSQL yet.
+            "--appendonly", "yes", "--appendfsync", "everysec",
         ]
         if self.settings.redis_password:
             cmd += ["--requirepass", self.settings.redis_password]
-        spawn(cmd, self.log_file, self.pid_file)
+        pid_file = self.home / "redis.pid"
+        # The pid file tells checkouts from before supervisord that Redis runs (else they try to start one).
+        cmd += ["--pidfile", str(pid_file)]
+        return [Program("redis", cmd, self.log_file, directory=self.home, pid_file=pid_file)]
+
+    def prepare(self, programs: list[Program]) -> None:
+        require_tool("redis-server", "redis-server", "run `make setup` (installs Debian's redis-server)")
+        require_free_port(self.settings.redis_port, "Redis", "REDIS_PORT")
 
 
 class Postgres(Component):
@@ -57,8 +64,14 @@ class Postgres(Component):
         s = self.settings
         return f"postgresql://{s.postgres_user}:***@127.0.0.1:{s.postgres_port}/{s.postgres_db}"
 
-    def running_pid(self) -> int | None:
-        return read_pid(self.data_dir / "postmaster.pid")
+    def programs(self) -> list[Program]:
+        s = self.settings
+        # `postgres` itself in the foreground (not pg_ctl, which daemonizes it); SIGINT is its fast shutdown.
+        cmd = [str(PG_BIN / "postgres"), "-D", str(self.data_dir), "-p", str(s.postgres_port), "-k", str(self.home),
+               "-c", "listen_addresses=127.0.0.1"]
+        user = "postgres" if os.geteuid() == 0 else None  # it refuses to run as root
+        return [Program("postgres", cmd, self.log_file, directory=self.home, user=user, stop_signal="INT",
+                        stop_wait_s=60, pid_file=self.data_dir / "postmaster.pid")]
 
     def _psql(self, database: str, sql: str) -> subprocess.CompletedProcess[str]:
         s = self.settings
@@ -72,10 +85,9 @@ class Postgres(Component):
     def healthy(self) -> bool:
         return self._psql(self.settings.postgres_db, "select 1").stdout.strip() == "1"
 
-    def start(self) -> None:
+    def prepare(self, programs: list[Program]) -> None:
         require_tool(PG_BIN / "postgres", "PostgreSQL 15", "run `make setup` (installs Debian's postgresql-15)")
         require_free_port(self.settings.postgres_port, "PostgreSQL", "POSTGRES_PORT")
-        s = self.settings
         if os.geteuid() == 0:
             # The postgres user must be able to reach its data dir through the run folder.
             for parent in [self.home, *self.home.parents]:
@@ -85,40 +97,26 @@ class Postgres(Component):
             shutil.chown(self.home, "postgres", "postgres")
         if not (self.data_dir / "PG_VERSION").exists():
             pwfile = self.home / "pwfile"
-            pwfile.write_text(s.postgres_password + "\n")
+            pwfile.write_text(self.settings.postgres_password + "\n")
             if os.geteuid() == 0:
                 shutil.chown(pwfile, "postgres", "postgres")
             pwfile.chmod(0o600)
             subprocess.run(
-                as_postgres_user([str(PG_BIN / "initdb"), "-D", str(self.data_dir), "-U", s.postgres_user,
+                as_postgres_user([str(PG_BIN / "initdb"), "-D", str(self.data_dir), "-U", self.settings.postgres_user,
                                   f"--pwfile={pwfile}", "--auth=scram-sha-256", "-E", "UTF8",
                                   "--locale=C.UTF-8"]),
                 check=True, capture_output=True, text=True,
             )
             pwfile.unlink()
-        subprocess.run(
-            as_postgres_user([str(PG_BIN / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file),
-                              "-o", f"-p {s.postgres_port} -k {self.home} -c listen_addresses=127.0.0.1",
-                              "-w", "-t", "60", "start"]),
-            check=True, capture_output=True, text=True,
-        )
-        wait_for("PostgreSQL server", lambda: self._psql("postgres", "select 1").returncode == 0, 60,
-                 self.log_file)
-        exists = self._psql("postgres", f"select 1 from pg_database where datname = '{s.postgres_db}'")
-        if exists.stdout.strip() != "1":
-            created = self._psql("postgres", f'create database "{s.postgres_db}"')
-            if created.returncode != 0:
-                raise StackError(f"could not create database {s.postgres_db}: {created.stderr.strip()}")
 
-    def stop(self) -> None:
-        if self.running_pid() is None:
-            log(f"{self.name}: not running")
-            return
-        subprocess.run(
-            as_postgres_user([str(PG_BIN / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"]),
-            capture_output=True, text=True,
-        )
-        log(f"{self.name}: stopped")
+    def started(self) -> None:
+        wait_for("PostgreSQL server", lambda: self._psql("postgres", "select 1").returncode == 0, 60, self.log_file)
+        db = self.settings.postgres_db
+        if self._psql("postgres", f"select 1 from pg_database where datname = '{db}'").stdout.strip() != "1":
+            created = self._psql("postgres", f'create database "{db}"')
+            if created.returncode != 0:
+                raise StackError(f"could not create database {db}: {created.stderr.strip()}")
+        super().started()
 
 
 class Kafka(Component):
@@ -188,7 +186,14 @@ class Kafka(Component):
             ])
         )
 
-    def start(self) -> None:
+    def programs(self) -> list[Program]:
+        pid_file = self.home / "kafka.pid"
+        # The pid file tells checkouts from before supervisord that Kafka runs (else they try to start one).
+        cmd = ["bash", "-c", 'echo $$ > "$0" && exec "$@"', str(pid_file),
+               *self._java("kafka.Kafka", str(self.config_file), heap=self.settings.kafka_heap)]
+        return [Program("kafka", cmd, self.log_file, directory=self.home, stop_wait_s=60, pid_file=pid_file)]
+
+    def prepare(self, programs: list[Program]) -> None:
         require_tool("java", "Java", "install a JDK 17 (apt-get install openjdk-17-jre-headless)")
         if not any(KAFKA_LIBS.glob("kafka_2.13-*.jar")):
             raise StackError(f"Kafka jars missing in {KAFKA_LIBS}: run `make setup` (Maven resolves them)")
@@ -203,6 +208,3 @@ class Kafka(Component):
             )
             if formatted.returncode != 0:
                 raise StackError(f"formatting Kafka storage failed: {formatted.stderr.strip()[-500:]}")
-        spawn(self._java("kafka.Kafka", str(self.config_file), heap=self.settings.kafka_heap),
-              self.log_file, self.pid_file)
-

@@ -1,24 +1,53 @@
-"""The product's own processes in the local stack: track, api, sync, the Flink job, heartbeats
-and the demo load generator. Each reads the same env settings it reads under compose."""
+"""The product's own processes in the local stack: track, api, sync, heartbeats, the demo load generator,
+and the keeper of the Flink job. Each reads the same env settings it reads under compose."""
 
 from __future__ import annotations
 
 import os
 import sys
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from api_service.settings import Settings as ApiSettings
 from contracts.settings import load_settings
 from flink_service.cluster import FlinkCluster
+from flink_service.savepoints import latest_savepoint
 from flink_service.settings import Settings as JobSettings
 from localstack.component import Component
-from localstack.flink import Flink
-from localstack.processes import log, require_free_port, spawn
+from localstack.processes import log, require_free_port
+from localstack.settings import StackSettings
+from localstack.supervisor import ACTIVE_STATES, Program
+from sync_service.settings import Settings as SyncSettings
+from track_service.settings import Settings as TrackSettings
+
+SERVICE_SETTINGS = (TrackSettings, ApiSettings, SyncSettings, JobSettings, StackSettings)
+
+
+def service_environment(settings: StackSettings) -> dict[str, str]:
+    """The settings a product process reads, as set where the stack was started (supervisord's programs get
+    them written into their config), plus where the local Flink cluster and the run folder are."""
+    names = {name.upper() for cls in SERVICE_SETTINGS for name in cls.model_fields}
+    return {
+        **{name: value for name, value in os.environ.items() if name in names},
+        "RUN_DIR": str(settings.run_dir.resolve()),
+        "FLINK_REST_URL": f"http://localhost:{settings.flink_ui_port}",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def job_settings(stack: StackSettings) -> JobSettings:
+    """The metrics job's settings; locally it keeps its open windows across `make down` / `make dev`."""
+    local_cluster = {"flink_rest_url": f"http://localhost:{stack.flink_ui_port}"}
+    settings = load_settings(JobSettings).model_copy(update=local_cluster)
+    if not settings.flink_savepoint_dir:
+        savepoints = stack.run_dir / "flink" / "savepoints"
+        settings = settings.model_copy(update={"flink_savepoint_dir": f"file://{savepoints.resolve()}"})
+    return settings
 
 
 @dataclass
 class ServiceProcess(Component):
-    """A `python -m MODULE` process with a pid file and an HTTP health URL."""
+    """A `python -m MODULE` program with an optional HTTP health URL."""
 
     module: str = ""
     args: tuple[str, ...] = ()
@@ -26,66 +55,64 @@ class ServiceProcess(Component):
     health_path: str | None = None
     port_variable: str = ""
 
+    def programs(self) -> list[Program]:
+        return [Program(self.name, [sys.executable, "-m", self.module, *self.args], self.log_file,
+                        environment=service_environment(self.settings), pid_file=self.home / f"{self.name}.pid")]
+
     def url(self) -> str:
         if self.port is None:
             return f"{self.module} (log: {self.log_file})"
         return f"http://localhost:{self.port}{self.health_path or ''}"
 
     def healthy(self) -> bool:
-        if self.running_pid() is None:
-            return False
+        state = self.supervisor.state(self.name)
+        if self.unsupervised_pid(self.programs()[0]) is not None:
+            state = "RUNNING"
         if self.port is None or self.health_path is None:
-            return True
+            return state == "RUNNING"  # up for supervisord's start time: it did not crash at start
+        if state not in {"STARTING", "RUNNING"}:
+            return False
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{self.health_path}", timeout=3) as response:
             return bool(response.status == 200)
 
-    def start(self) -> None:
+    def prepare(self, programs: list[Program]) -> None:
         if self.port is not None:
             require_free_port(self.port, self.name, self.port_variable)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        spawn([sys.executable, "-m", self.module, *self.args], self.log_file, self.pid_file, env=env)
 
 
 @dataclass
-class FlinkJob(Component):
-    """The metrics job on the local Flink cluster: `up` submits it unless it already runs."""
+class FlinkJob(ServiceProcess):
+    """The metrics job, kept running on the local cluster by `localstack.job_keeper` (a supervised program):
+    it submits the job, resubmits it when the cluster lost it, and stops it with a savepoint when stopped."""
+
+    module: str = "localstack.job_keeper"
 
     def url(self) -> str:
         return f"http://localhost:{self.settings.flink_ui_port}/#/job/running"
 
-    def _job_settings(self) -> JobSettings:
-        settings = load_settings(JobSettings)
-        if not settings.flink_savepoint_dir:
-            # Locally the job keeps its open windows across `make down` / `make dev` by default.
-            savepoints = self.settings.run_dir / "flink" / "savepoints"
-            settings = settings.model_copy(update={"flink_savepoint_dir": f"file://{savepoints.resolve()}"})
-        return settings
-
-    def running_pid(self) -> int | None:
-        return None
-
     def healthy(self) -> bool:
-        settings = self._job_settings()
+        settings = job_settings(self.settings)
         return bool(FlinkCluster(settings.flink_rest_url).running_jobs(settings.flink_job_name))
 
-    def up(self) -> bool:
-        from flink_service.submit import submit
+    def programs(self) -> list[Program]:
+        # Stopping waits for the savepoint (up to 2 min) and for the job to end.
+        return [replace(keeper, stop_wait_s=200) for keeper in super().programs()]
 
-        settings = self._job_settings()
-        already = self.safe_healthy()
-        job_id = submit(settings, extra_env=Flink("flink", self.settings).client_env())
-        restored = None if already else FlinkCluster(settings.flink_rest_url).restored_from(job_id)
-        resumed = f", resumed from {restored}" if restored else ""
-        log(f"{self.name}: {'already running' if already else 'submitted'} as {job_id}{resumed} at {self.url()}")
-        return not already
+    def started(self) -> None:
+        self.wait_healthy(timeout_s=300)  # the first submit ships the job's Python code: slow on a busy machine
 
     def stop(self) -> None:
-        from flink_service.submit import stop
+        settings = job_settings(self.settings)
+        if self.supervisor.state(self.name) in ACTIVE_STATES:
+            super().stop()  # the keeper stops the job with a savepoint as it exits
+        else:
+            from flink_service.submit import stop
 
-        try:
-            locations = stop(self._job_settings())
-        except OSError:
-            log(f"{self.name}: Flink not reachable, nothing to stop")
-            return
-        for location in locations:
-            log(f"{self.name}: stopped with savepoint {location} (the next `make dev` resumes from it)")
+            try:
+                stop(settings)  # a job submitted without a keeper (earlier versions of the stack)
+            except OSError:
+                log(f"{self.name}: Flink not reachable, nothing to stop")
+                return
+        savepoint = latest_savepoint(settings.flink_savepoint_dir, settings.flink_job_name)
+        if savepoint:
+            log(f"{self.name}: newest savepoint {savepoint} (the next `make dev` resumes from it)")

@@ -19,6 +19,8 @@ class StackSettings(KafkaSettings, RedisSettings, PostgresSettings):
     run_dir: Path = Field(default=REPO_ROOT / ".run")
     kafka_controller_port: int = Field(default=9093, ge=1, le=65535)
     flink_ui_port: int = Field(default=8081, ge=1, le=65535)
+    # The JobManager's RPC port; the cluster's other ports (blob server, TaskManager RPC and data) are random.
+    flink_rpc_port: int = Field(default=6123, ge=1, le=65535)
     # Tests run several jobs side by side on the one local TaskManager.
     flink_task_slots: int = Field(default=4, ge=1)
     flink_taskmanager_memory: str = Field(default="2560m", pattern=r"^[0-9]+[mg]$")

@@ -1,11 +1,13 @@
-"""The local stack: real Kafka (KRaft), Flink, Redis and PostgreSQL as plain processes.
+"""The local stack: real Kafka (KRaft), Flink, Redis and PostgreSQL and the product's services, supervised.
 
     python -m localstack.stack up | down | status | logs [COMPONENT]
 
-Everything lives in one run folder (`RUN_DIR`, default `.run/` in the repo): data, configs,
-pid files and logs. `up` is idempotent: a component already running and healthy is reported,
-not started twice, and `up X` first starts what X needs (`up track` starts Kafka too); `down X` stops
-only X. Ports, passwords and paths come from the same env names compose uses.
+Every part runs in the foreground under one supervisord per run folder (`RUN_DIR`, default `.run/` in the
+repo; it holds data, configs and logs too), which restarts whatever dies. `up` starts parts in dependency
+order, each once the parts it needs are healthy; it is idempotent: a part already running is reported, not
+started twice, and `up X` first starts what X needs (`up track` starts Kafka too). `down X` stops only X;
+`down` stops everything (the Flink job with a savepoint first) and supervisord with it. Ports, passwords
+and paths come from the same env names compose uses.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from contracts.settings import load_settings
 from localstack.graph import GROUPS, selected
 from localstack.processes import StackError, log
 from localstack.settings import StackSettings
+from localstack.supervisor import Supervisor
 from track_service.settings import Settings as TrackSettings
 
 
@@ -55,20 +58,22 @@ def cmd_down(settings: StackSettings, names: list[str]) -> int:
 def cmd_status(settings: StackSettings, names: list[str]) -> int:
     all_ok = True
     for component in selected(settings, names):
-        pid = component.running_pid()
         ok = component.safe_healthy()
         all_ok &= ok
-        state = "healthy" if ok else ("unhealthy" if pid else "stopped")
-        pid_text = f" (pid {pid})" if pid else ""
-        print(f"{component.name:9} {state + pid_text:22} {component.url()}")
+        state = "healthy" if ok else ("unhealthy" if component.running() else "stopped")
+        print(f"{component.name:9} {state:9} {component.describe():36} {component.url()}")
     return 0 if all_ok else 1
 
 
 def cmd_logs(settings: StackSettings, names: list[str]) -> int:
-    for component in selected(settings, names):
-        print(f"==> {component.log_file} <==")
-        if component.log_file.exists():
-            print("\n".join(component.log_file.read_text(errors="replace").splitlines()[-40:]))
+    chosen = selected(settings, names)
+    log_files = [program.log_file for component in chosen for program in component.programs()]
+    if not names:
+        log_files.append(Supervisor(settings.run_dir).log_file)  # every start, exit and restart
+    for log_file in log_files:
+        print(f"==> {log_file} <==")
+        if log_file.exists():
+            print("\n".join(log_file.read_text(errors="replace").splitlines()[-40:]))
     return 0
 
 

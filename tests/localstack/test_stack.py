@@ -1,24 +1,41 @@
-"""The local stack's command: idempotent start, status, and one-line errors for the usual failures."""
+"""The local stack's command: idempotent start, status, supervised restarts, and one-line errors for the
+usual failures."""
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from harness.infra import REPO_ROOT
+from harness.infra import REPO_ROOT, free_port
+from harness.waiting import wait_until
 from localstack.graph import selected
-from localstack.infra import Redis
-from localstack.processes import StackError
+from localstack.infra import Kafka, Redis
+from localstack.processes import StackError, pid_alive
 from localstack.settings import StackSettings
+from localstack.supervisor import Supervisor
 
 
-def run_stack(*args: str) -> subprocess.CompletedProcess[str]:
+def run_stack(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "localstack.stack", *args], cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, env=env)
+
+
+@pytest.fixture
+def private_env() -> Iterator[dict[str, str]]:
+    """Env for a private stack: its own run folder and a free Redis port (stopped and removed afterwards)."""
+    run_dir = tempfile.mkdtemp(prefix="stack-test-")
+    env = {**os.environ, "RUN_DIR": run_dir, "REDIS_PORT": str(free_port())}
+    yield env
+    run_stack("down", env=env)
+    subprocess.run(["rm", "-rf", run_dir], check=False)
 
 
 def test_a_second_up_reports_what_runs_instead_of_starting_it_again(flink_rest_url: str) -> None:
@@ -28,7 +45,7 @@ def test_a_second_up_reports_what_runs_instead_of_starting_it_again(flink_rest_u
     for name in ("redis", "postgres", "kafka", "flink"):
         assert f"{name}: already running" in done.stdout
     assert "already running: nothing to start" in done.stdout
-    assert "http://localhost:8081" in done.stdout
+    assert f"http://localhost:{StackSettings().flink_ui_port}" in done.stdout
 
 
 def test_status_of_the_running_infrastructure(flink_rest_url: str) -> None:
@@ -61,3 +78,52 @@ def test_up_starts_what_a_component_needs_first(tmp_path: Path) -> None:
     names = [component.name for component in selected(settings, ["job", "api"], with_needs=True)]
     assert names == ["redis", "postgres", "kafka", "flink", "job", "api"]
     assert [component.name for component in selected(settings, ["track"])] == ["track"], "down stops only it"
+
+
+def test_java_missing_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    kafka = Kafka("kafka", StackSettings(run_dir=tmp_path, kafka_bootstrap_servers=f"localhost:{free_port()}",
+                                         kafka_controller_port=free_port()))
+    with pytest.raises(StackError, match=r"^Java not found \(java\): install a JDK 17"):
+        kafka.up()
+
+
+def test_a_killed_server_is_restarted_counted_and_down_leaves_nothing(private_env: dict[str, str]) -> None:
+    assert run_stack("up", "redis", env=private_env).returncode == 0
+    supervisor = Supervisor(Path(private_env["RUN_DIR"]))
+    first = supervisor.pid("redis")
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+    wait_until(lambda: supervisor.pid("redis") not in (None, first) and supervisor.state("redis") == "RUNNING",
+               30, "redis restarted by supervisord")
+    second = supervisor.pid("redis")
+    status = run_stack("status", "redis", env=private_env)
+    assert status.returncode == 0, status.stdout
+    assert f"redis     healthy   RUNNING pid {second}, 1 restart " in status.stdout
+
+    down = run_stack("down", env=private_env)
+    assert down.returncode == 0, down.stderr
+    assert "redis: stopped" in down.stdout
+    assert second is not None and not pid_alive(second)
+    assert not supervisor.answers(), "supervisord outlived `down`"
+
+
+def test_a_server_an_earlier_unsupervised_stack_started_is_reported_and_stopped(private_env: dict[str, str]) -> None:
+    """Earlier versions ran each server as a plain process with a pid file: `up` must not start a second
+    one on its port, and `down` must stop it (that is how a run folder moves onto the supervisor)."""
+    home = Path(private_env["RUN_DIR"]) / "redis"
+    home.mkdir()
+    old = subprocess.Popen(["redis-server", "--port", private_env["REDIS_PORT"], "--save", "",
+                            "--requirepass", "redispass"], stdout=subprocess.DEVNULL, start_new_session=True)
+    (home / "redis.pid").write_text(str(old.pid))
+    try:
+        wait_until(lambda: Redis("redis", StackSettings(redis_port=int(private_env["REDIS_PORT"]))).safe_healthy(),
+                   30, "the unsupervised Redis")
+        up = run_stack("up", "redis", env=private_env)
+        assert up.returncode == 0, up.stderr
+        assert f"redis: already running (pid {old.pid}, not supervised)" in up.stdout
+        down = run_stack("down", "redis", env=private_env)
+        assert "redis: stopped" in down.stdout
+        assert old.wait(10) == 0
+    finally:
+        old.kill()

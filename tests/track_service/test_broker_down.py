@@ -5,9 +5,7 @@ Runs its own broker on free ports in a temporary folder: the shared stack is nev
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -25,14 +23,8 @@ from track_service.settings import Settings
 
 
 def kill_broker(broker: Kafka) -> None:
-    """SIGKILL, like a crash, and reap it (it is our child) so the stack sees it gone at once."""
-    pid = broker.running_pid()
-    if pid is None:
-        return
-    os.killpg(pid, signal.SIGKILL)
-    with contextlib.suppress(ChildProcessError):  # not our child if another process started it
-        os.waitpid(pid, 0)
-    broker.pid_file.unlink(missing_ok=True)
+    """SIGKILL, like a crash, and keep it down (its supervisord would otherwise restart it at once)."""
+    broker.kill()
 
 
 @pytest.fixture
@@ -44,7 +36,7 @@ def private_broker(tmp_path: Path) -> Iterator[Kafka]:
     ))
     broker.up()
     yield broker
-    kill_broker(broker)
+    broker.stop()
 
 
 def test_broker_down_gets_503_and_claims_nothing_then_the_retry_lands_once(
