@@ -60,7 +60,7 @@ VICTIMS = {"taskmanager": "flink", "jobmanager": "flink", "kafka": "kafka", "red
 # Stated times: a killed program is back and its component healthy within BACK_S; the Flink job has completed a
 # checkpoint again (it processes events) within PROCESSING_S of the kill. Measured on a loaded 2-core machine.
 BACK_S = 90
-PROCESSING_S = 180
+PROCESSING_S = 240
 
 
 @dataclass
