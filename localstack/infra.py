@@ -201,10 +201,22 @@ class Kafka(Component):
         require_free_port(self.settings.kafka_controller_port, "Kafka controller", "KAFKA_CONTROLLER_PORT")
         self.write_config()
         if not (self.home / "data" / "meta.properties").exists():
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-            formatted = subprocess.run(
-                self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(self.config_file)),
-                capture_output=True, text=True,
-            )
-            if formatted.returncode != 0:
-                raise StackError(f"formatting Kafka storage failed: {formatted.stderr.strip()[-500:]}")
+            self.format_storage(new_cluster_id())
+
+    def format_storage(self, cluster_id: str) -> None:
+        # `--cluster-id=ID`, one argument: as two, an id starting with '-' would be read as an option.
+        formatted = subprocess.run(
+            self._java("kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(self.config_file)),
+            capture_output=True, text=True,
+        )
+        if formatted.returncode != 0:
+            raise StackError(f"formatting Kafka storage failed: {formatted.stderr.strip()[-500:]}")
+
+
+def new_cluster_id() -> str:
+    """A random KRaft cluster id (a base64 UUID) that never starts with '-', as Kafka's own Uuid.randomUuid()
+    ensures: such an id (about 1 in 64) is taken for an option by command-line tools such as kafka-storage."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id

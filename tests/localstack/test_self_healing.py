@@ -217,6 +217,7 @@ def test_every_component_killed_comes_back_and_no_acknowledged_event_is_lost(pri
     producer = Producer({"bootstrap.servers": stack.settings.kafka_bootstrap_servers})
     last_ms = max(event.timestamp for event in client.acknowledged)
     send_heartbeats(producer, "events", last_ms + 60_000)
+    del producer  # its client would otherwise log every reconnect attempt once `down` stops Kafka
     values = [json.loads(message.value() or b"") for message in read_topic(stack.settings.kafka_bootstrap_servers,
                                                                              "events")]
     in_topic = [Event.model_validate(value) for value in values if HEARTBEAT_FIELD not in value]

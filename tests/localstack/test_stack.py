@@ -17,7 +17,7 @@ import pytest
 from harness.infra import REPO_ROOT, free_port
 from harness.waiting import wait_until
 from localstack.graph import selected
-from localstack.infra import Kafka, Redis
+from localstack.infra import Kafka, Redis, new_cluster_id
 from localstack.processes import StackError, pid_alive
 from localstack.settings import StackSettings
 from localstack.supervisor import Supervisor
@@ -86,6 +86,17 @@ def test_java_missing_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.Mon
                                          kafka_controller_port=free_port()))
     with pytest.raises(StackError, match=r"^Java not found \(java\): install a JDK 17"):
         kafka.up()
+
+
+def test_kafka_cluster_ids_never_start_with_a_dash_and_one_that_does_still_formats(tmp_path: Path) -> None:
+    assert not any(new_cluster_id().startswith("-") for _ in range(2000)), "kafka-storage reads it as an option"
+    kafka = Kafka("kafka", StackSettings(run_dir=tmp_path, kafka_bootstrap_servers=f"localhost:{free_port()}",
+                                         kafka_controller_port=free_port()))
+    kafka.home.mkdir()
+    kafka.write_config()
+    cluster_id = "-" + new_cluster_id()[1:]  # an id an earlier version could have made
+    kafka.format_storage(cluster_id)
+    assert f"cluster.id={cluster_id}\n" in (kafka.home / "data" / "meta.properties").read_text()
 
 
 def test_a_killed_server_is_restarted_counted_and_down_leaves_nothing(private_env: dict[str, str]) -> None:
