@@ -8,11 +8,13 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 started_at=$(date +%s)
 run_dir=${RUN_DIR:-.run}   # the stack's run folder, as localstack.settings reads it
-started_by_test="$run_dir/started-by-test"
+# What this run started (empty: it found everything running). Kept here, not in the run folder, which
+# other test runs may share: `down` with no names would stop the whole stack.
+started_by_test=""
 stop_local_stack() {
-  if [ -f "$started_by_test" ]; then
-    .venv/bin/python -m localstack.stack down $(cat "$started_by_test") || true
-    rm -f "$started_by_test"
+  if [ -n "$started_by_test" ]; then
+    .venv/bin/python -m localstack.stack down $started_by_test || true
+    started_by_test=""
   fi
 }
 finish() {
@@ -25,9 +27,8 @@ trap finish EXIT
 
 bash scripts/setup.sh || exit 1
 .venv/bin/python -m localstack.stack up infra || exit 1
-.venv/bin/python -c 'import json, sys; print(" ".join(json.load(open(sys.argv[1]))))' "$run_dir/started.json" \
-  > "$started_by_test"
-[ -s "$started_by_test" ] || rm -f "$started_by_test"
+started_by_test=$(.venv/bin/python -c 'import json, sys; print(" ".join(json.load(open(sys.argv[1]))))' \
+  "$run_dir/started.json") || exit 1
 
 echo "[test] ruff"
 .venv/bin/ruff check . || exit 1
