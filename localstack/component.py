@@ -49,7 +49,7 @@ class Component:
     def unsupervised_pids(self, program: Program) -> list[int]:
         """Live processes of this program that supervisord does not own (an earlier version started them)."""
         supervised = self.supervisor.pid(program.name)
-        return [pid for pid in live_pids(program.pid_file) if pid != supervised]
+        return [pid for pid in live_pids(program.pid_file, program.pid_marker) if pid != supervised]
 
     def unsupervised_pid(self, program: Program) -> int | None:
         return next(iter(self.unsupervised_pids(program)), None)

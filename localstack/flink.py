@@ -16,6 +16,8 @@ from localstack.processes import StackError, live_pids, require_free_port, requi
 from localstack.settings import FLINK_CONNECTOR_LIBS
 from localstack.supervisor import ACTIVE_STATES, Program
 
+TASKMANAGER_CLASS = "TaskManagerRunner"  # in the command line of a TaskManager process
+
 
 class Flink(Component):
     """A standalone session cluster from the distribution inside the apache-flink wheel."""
@@ -45,9 +47,10 @@ class Flink(Component):
         # In the run folder, not a checkout: a PyFlink worker imports from its working directory first.
         return [
             Program(name, ["bash", str(bin_dir / script), "start-foreground"], self.log_dir / f"{role}.out",
-                    directory=self.home, environment=env, pid_file=self._pid_file(role))
-            for name, script, role in (("jobmanager", "jobmanager.sh", "standalonesession"),
-                                       ("taskmanager", "taskmanager.sh", "taskexecutor"))
+                    directory=self.home, environment=env, pid_file=self._pid_file(role), pid_marker=main_class)
+            for name, script, role, main_class in (
+                ("jobmanager", "jobmanager.sh", "standalonesession", "StandaloneSessionClusterEntrypoint"),
+                ("taskmanager", "taskmanager.sh", "taskexecutor", TASKMANAGER_CLASS))
         ]
 
     def client_env(self) -> dict[str, str]:
@@ -136,7 +139,7 @@ class Flink(Component):
 
     def taskmanager_pids(self) -> list[int]:
         """Every live TaskManager process (Flink's pid file lists one per line)."""
-        return live_pids(self._pid_file("taskexecutor"))
+        return live_pids(self._pid_file("taskexecutor"), TASKMANAGER_CLASS)
 
     def start_taskmanager(self) -> None:
         """Start a TaskManager, unless supervisord runs one (after a crash it brings it back by itself)."""

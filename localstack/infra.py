@@ -48,7 +48,8 @@ class Redis(Component):
         pid_file = self.home / "redis.pid"
         # The pid file tells checkouts from before supervisord that Redis runs (else they try to start one).
         cmd += ["--pidfile", str(pid_file)]
-        return [Program("redis", cmd, self.log_file, directory=self.home, pid_file=pid_file)]
+        return [Program("redis", cmd, self.log_file, directory=self.home, pid_file=pid_file,
+                        pid_marker="redis-server")]
 
     def prepare(self, programs: list[Program]) -> None:
         require_tool("redis-server", "redis-server", "run `make setup` (installs Debian's redis-server)")
@@ -71,7 +72,7 @@ class Postgres(Component):
                "-c", "listen_addresses=127.0.0.1"]
         user = "postgres" if os.geteuid() == 0 else None  # it refuses to run as root
         return [Program("postgres", cmd, self.log_file, directory=self.home, user=user, stop_signal="INT",
-                        stop_wait_s=60, pid_file=self.data_dir / "postmaster.pid")]
+                        stop_wait_s=60, pid_file=self.data_dir / "postmaster.pid", pid_marker="postgres")]
 
     def _psql(self, database: str, sql: str) -> subprocess.CompletedProcess[str]:
         s = self.settings
@@ -191,7 +192,8 @@ class Kafka(Component):
         # The pid file tells checkouts from before supervisord that Kafka runs (else they try to start one).
         cmd = ["bash", "-c", 'echo $$ > "$0" && exec "$@"', str(pid_file),
                *self._java("kafka.Kafka", str(self.config_file), heap=self.settings.kafka_heap)]
-        return [Program("kafka", cmd, self.log_file, directory=self.home, stop_wait_s=60, pid_file=pid_file)]
+        return [Program("kafka", cmd, self.log_file, directory=self.home, stop_wait_s=60, pid_file=pid_file,
+                        pid_marker="kafka.Kafka")]
 
     def prepare(self, programs: list[Program]) -> None:
         require_tool("java", "Java", "install a JDK 17 (apt-get install openjdk-17-jre-headless)")

@@ -73,9 +73,11 @@ def pid_alive(pid: int) -> bool:
         return False
 
 
-def live_pids(pid_file: Path | None) -> list[int]:
+def live_pids(pid_file: Path | None, marker: str) -> list[int]:
     """The live processes among the pids on the file's leading lines (one, or Flink's one per process;
-    PostgreSQL's postmaster.pid goes on with other lines)."""
+    PostgreSQL's postmaster.pid goes on with other lines) whose command line contains `marker`: a pid file
+    outlives its process, and on a busy machine the pid soon names another one (Flink's pid files keep
+    every pid they were given)."""
     try:
         lines = (pid_file or Path()).read_text().split("\n")
     except OSError:
@@ -85,7 +87,14 @@ def live_pids(pid_file: Path | None) -> list[int]:
         if not line.strip().isdigit():
             break
         pids.append(int(line))
-    return [pid for pid in pids if pid_alive(pid)]
+    return [pid for pid in pids if pid_alive(pid) and marker in command_line(pid)]
+
+
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def stop_unsupervised(pid: int, name: str, sig: signal.Signals, timeout_s: float = 60) -> None:

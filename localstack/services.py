@@ -57,7 +57,8 @@ class ServiceProcess(Component):
 
     def programs(self) -> list[Program]:
         return [Program(self.name, [sys.executable, "-m", self.module, *self.args], self.log_file,
-                        environment=service_environment(self.settings), pid_file=self.home / f"{self.name}.pid")]
+                        environment=service_environment(self.settings), pid_file=self.home / f"{self.name}.pid",
+                        pid_marker=self.module)]
 
     def url(self) -> str:
         if self.port is None:

@@ -43,8 +43,10 @@ class Program:
     user: str | None = None
     stop_signal: str = "TERM"
     stop_wait_s: int = 30
-    # Where this server, or the unsupervised local stack of earlier versions, writes its pid.
+    # Where this server, or the unsupervised local stack of earlier versions, writes its pid, and what the
+    # command line of that process contains (a stale pid may name another process by now).
     pid_file: Path | None = None
+    pid_marker: str = ""
 
     def section(self) -> str:
         def quoted(value: str) -> str:

@@ -138,3 +138,22 @@ def test_a_server_an_earlier_unsupervised_stack_started_is_reported_and_stopped(
         assert old.wait(10) == 0
     finally:
         old.kill()
+
+
+def test_a_stale_pid_file_naming_another_process_is_ignored(private_env: dict[str, str]) -> None:
+    """A pid file outlives its server, and on a busy machine its pid soon names another process: `up` must
+    start the server anyway and `down` must leave that process alone."""
+    home = Path(private_env["RUN_DIR"]) / "redis"
+    home.mkdir()
+    bystander = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    (home / "redis.pid").write_text(f"{bystander.pid}\n")
+    try:
+        up = run_stack("up", "redis", env=private_env)
+        assert up.returncode == 0, up.stderr
+        assert "redis: started" in up.stdout
+        assert Supervisor(Path(private_env["RUN_DIR"])).pid("redis") not in (None, bystander.pid)
+        down = run_stack("down", "redis", env=private_env)
+        assert "redis: stopped" in down.stdout
+        assert bystander.poll() is None, "down killed a process that only had a stale pid"
+    finally:
+        bystander.kill()
