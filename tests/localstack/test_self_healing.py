@@ -45,7 +45,6 @@ from harness.stores import fetch_rows
 from harness.waiting import wait_until
 from localstack.component import Component
 from localstack.graph import components
-from localstack.processes import pid_alive
 from localstack.settings import StackSettings
 from localstack.supervisor import Supervisor
 from tests.oracle import expected_windows
@@ -63,12 +62,21 @@ BACK_S = 90
 PROCESSING_S = 240
 
 
+def process_start(pid: int) -> str | None:
+    """When the process started (clock ticks after boot, /proc/PID/stat), None when no such process runs."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
 @dataclass
 class PrivateStack:
     env: dict[str, str]
     settings: StackSettings
     supervisor: Supervisor
-    seen_pids: set[int] = field(default_factory=set)
+    # Every process supervisord ran, by pid, with its start time: a pid alone may name another process later.
+    seen: dict[int, str] = field(default_factory=dict)
 
     def stack(self, *args: str, timeout_s: float = 600) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "localstack.stack", *args], cwd=REPO_ROOT, env=self.env,
@@ -80,7 +88,7 @@ class PrivateStack:
 
     def pids(self) -> dict[str, int]:
         found = {name: self.supervisor.pid(name) for name in VICTIMS}
-        self.seen_pids.update(pid for pid in found.values() if pid)
+        self.seen.update({pid: started for pid in found.values() if pid and (started := process_start(pid))})
         return {name: pid for name, pid in found.items() if pid}
 
     def all_healthy(self) -> bool:
@@ -236,9 +244,10 @@ def test_every_component_killed_comes_back_and_no_acknowledged_event_is_lost(pri
     assert len(rows) == len({row.key for row in rows}), "a window stored twice"
     assert {row.key: row for row in rows} == expected
 
-    seen = set(stack.seen_pids)
+    seen = dict(stack.seen)
     down = stack.stack("down", timeout_s=300)
     assert down.returncode == 0, down.stdout + down.stderr
     assert "job: newest savepoint" in down.stdout, "the job was not stopped with a savepoint"
     assert not stack.supervisor.answers(), "supervisord still runs"
-    assert [pid for pid in seen if pid_alive(pid)] == [], "a process of the stack outlived `down`"
+    assert [pid for pid, started in seen.items() if process_start(pid) == started] == [], \
+        "a process of the stack outlived `down`"
