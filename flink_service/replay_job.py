@@ -127,6 +127,11 @@ def main() -> None:
     config.set("table.local-time-zone", "UTC")
     config.set("pipeline.name", f"{settings.flink_job_name}-replay")
     config.set("parallelism.default", str(settings.flink_parallelism))
+    # A bounded job that cannot read its range (e.g. the topic is gone) fails after a few tries instead of
+    # restarting for ever on the cluster.
+    config.set("restart-strategy.type", "fixed-delay")
+    config.set("restart-strategy.fixed-delay.attempts", "3")
+    config.set("restart-strategy.fixed-delay.delay", "2s")
     for statement in sql.functions_ddl(settings.flink_functions_jar.resolve().as_uri()):
         env.execute_sql(statement)
     env.execute_sql(bounded_source_ddl(settings, plan))
