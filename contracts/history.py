@@ -42,14 +42,15 @@ async def apply_migrations(conn: Any, schema: str = "public") -> list[str]:
             "(version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
         )
         done = {row["version"] for row in await conn.fetch("SELECT version FROM schema_migrations")}
-        for path in migration_files():
-            version = path.stem
-            if version in done:
-                continue
-            async with conn.transaction():
+        # All pending migrations in one transaction: a reader never sees a schema half way through them.
+        async with conn.transaction():
+            for path in migration_files():
+                version = path.stem
+                if version in done:
+                    continue
                 await conn.execute(path.read_text())
                 await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
-            applied.append(version)
+                applied.append(version)
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK_ID)
     return applied
