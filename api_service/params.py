@@ -38,6 +38,30 @@ WindowSize = Annotated[
         openapi_examples=example("30s"),
     ),
 ]
+DEFAULT_WINDOW_SIZE = "30s"
+HistoryWindowSize = Annotated[
+    str | None,
+    Query(
+        pattern=WINDOW_SIZE_PATTERN,
+        description="Window length label, e.g. `30s`, `5m`, `1h` (default `30s`). With `resolution=auto`: the "
+        "finest resolution wanted (auto picks this tier or a coarser one).",
+        openapi_examples=example("30s"),
+    ),
+]
+RESOLUTION_PATTERN = r"^(auto|[1-9][0-9]{0,5}[smh])$"
+ResolutionParam = Annotated[
+    str | None,
+    Query(
+        pattern=RESOLUTION_PATTERN,
+        description="`auto`: the finest history tier (WINDOW_SPECS, kept for HISTORY_RETENTION) that answers the "
+        "whole range in at most `limit` windows (1,000 unless given) and still keeps its start; or a tier's "
+        "window size, e.g. `1h`. Adds `resolution` to the answer: the tier used (`window_size`, `slide`), "
+        "`points` (its windows in the range; null without start_time) and `whole` (all of them are in the "
+        "answer). Without start_time: the finest tier's newest windows. No tier fine enough: the coarsest, "
+        "`whole` false.",
+        openapi_examples=example("auto"),
+    ),
+]
 BREAKDOWN_PATTERN = r"^[a-z0-9_]{1,64}$"
 BreakdownProperty = Annotated[
     str | None,
@@ -51,6 +75,11 @@ BreakdownProperty = Annotated[
 ]
 Limit = Annotated[
     int, Query(ge=1, le=MAX_LIMIT, description="Most windows returned, newest first.", openapi_examples=example(10))
+]
+HistoryLimit = Annotated[
+    int | None,
+    Query(ge=1, le=MAX_LIMIT, description="Most windows returned, newest first (default 100; 1,000 with "
+          "`resolution`).", openapi_examples=example(10)),
 ]
 # An ISO 8601 date-time with seconds, optional fraction (to microseconds) and optional offset (UTC when
 # absent), years 0001-9999. It admits only real calendar dates (month lengths, leap days), so the schema says

@@ -6,12 +6,12 @@ from pathlib import Path
 
 from pydantic import Field
 
-from contracts.settings import PostgresSettings, RedisSettings, RegistrySettings
+from contracts.settings import HistorySettings, PostgresSettings, RedisSettings, RegistrySettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-class Settings(RedisSettings, PostgresSettings, RegistrySettings):
+class Settings(RedisSettings, PostgresSettings, RegistrySettings, HistorySettings):
     api_host: str = Field(default="0.0.0.0", description="Interface uvicorn binds to.")
     api_port: int = Field(default=8000, ge=1, le=65535, description="Port of the HTTP API and WebSocket.")
     dashboard_dir: Path = Field(

@@ -9,9 +9,10 @@ from __future__ import annotations
 import sys
 from typing import TypeVar
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.tiers import DEFAULT_HISTORY_RETENTION, DEFAULT_WINDOW_SPECS, Tier, build_tiers, parse_retention
 from contracts.windows import WindowSpec, parse_window_specs
 
 # The names both Python's logging and uvicorn know.
@@ -87,8 +88,9 @@ class PostgresSettings(BaseServiceSettings):
 
 class WindowSettings(BaseServiceSettings):
     window_specs: str = Field(
-        default="30s/10s",
-        description="Comma-separated sliding windows as SIZE/SLIDE, e.g. '30s/10s,5m/1m'.",
+        default=DEFAULT_WINDOW_SPECS,
+        description="Comma-separated windows as SIZE/SLIDE, e.g. '30s/10s,5m/1m' (SIZE = SLIDE: tumbling); "
+        "each is also a history tier (contracts/tiers.py).",
     )
     watermark_delay_s: int = Field(default=5, ge=0)
     allowed_lateness_s: int = Field(
@@ -122,6 +124,29 @@ class WindowSettings(BaseServiceSettings):
     @property
     def windows(self) -> list[WindowSpec]:
         return parse_window_specs(self.window_specs)
+
+
+class HistorySettings(WindowSettings):
+    """The history tiers: every window spec, kept in PostgreSQL for its own retention."""
+
+    history_retention: str = Field(
+        default=DEFAULT_HISTORY_RETENTION,
+        description="SIZE=RETENTION per window size of WINDOW_SPECS (s, m, h or d, or 'forever'), e.g. "
+        "'30s=7d,1h=730d'; a size left out is kept forever.",
+    )
+
+    @field_validator("history_retention")
+    @classmethod
+    def _retention_matches_specs(cls, value: str, info: ValidationInfo) -> str:
+        retention = parse_retention(value)
+        if "window_specs" in info.data:  # else WINDOW_SPECS itself is wrong, and says so
+            build_tiers(parse_window_specs(info.data["window_specs"]), retention)
+        return value
+
+    @property
+    def tiers(self) -> list[Tier]:
+        """Finest first."""
+        return build_tiers(self.windows, parse_retention(self.history_retention))
 
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)

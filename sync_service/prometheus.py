@@ -33,6 +33,24 @@ class SyncPrometheus:
             "sync_last_success_timestamp_seconds", "Unix time of the last successful cycle.", registry=self.registry
         )
 
+        self.retention_rows_deleted = Counter(
+            "sync_retention_rows_deleted", "History rows deleted past their tier's retention (HISTORY_RETENTION).",
+            ["window_size"], registry=self.registry,
+        )
+        self.retention_batches = Counter(
+            "sync_retention_batches", "DELETE statements of the retention task.", registry=self.registry
+        )
+        self.retention_errors = Counter(
+            "sync_retention_errors", "Failed retention runs (tried again at the next interval).", registry=self.registry
+        )
+        self.retention_run_seconds = Gauge(
+            "sync_retention_run_seconds", "Duration of the last retention run.", registry=self.registry
+        )
+        self.retention_last_run = Gauge(
+            "sync_retention_last_run_timestamp_seconds", "Unix time the last retention run ended.",
+            registry=self.registry,
+        )
+
     def serve(self, host: str, port: int) -> None:
         """Serve /metrics in a daemon thread; port 0 disables it."""
         if port:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from contracts.settings import PostgresSettings, RedisSettings
+from contracts.settings import HistorySettings, PostgresSettings, RedisSettings
 from sync_service.crash_points import parse_crash_at
 
 
-class Settings(RedisSettings, PostgresSettings):
+class Settings(RedisSettings, PostgresSettings, HistorySettings):
     sync_interval_s: float = Field(default=5.0, gt=0, description="Pause between cycles when caught up.")
     sync_grace_s: float = Field(
         default=10.0,
@@ -27,6 +27,13 @@ class Settings(RedisSettings, PostgresSettings):
     sync_metrics_host: str = Field(default="0.0.0.0", description="Bind address of the Prometheus endpoint.")
     sync_metrics_port: int = Field(
         default=9108, ge=0, le=65535, description="Port of the Prometheus text endpoint; 0 disables it."
+    )
+    sync_retention_interval_s: float = Field(
+        default=300, ge=0,
+        description="Seconds between runs of the retention task (rows past HISTORY_RETENTION deleted); 0 = off.",
+    )
+    sync_retention_batch_size: int = Field(
+        default=5000, ge=1, le=100_000, description="Rows deleted per statement by the retention task."
     )
     sync_crash_at: str = Field(
         default="",

@@ -32,6 +32,7 @@ from sync_service.redis_source import (
     read_closed,
     scan_window_keys,
 )
+from sync_service.retention import RetentionTask
 from sync_service.settings import Settings
 
 log = logging.getLogger("sync_service")
@@ -101,6 +102,7 @@ class SyncWorker:
         self.hook: PointHook = hook or crash_hook(settings.sync_crash_at) or _no_hook
         self.stop_requested = asyncio.Event()
         self.redis = self._new_redis()
+        self.retention = RetentionTask(settings, self.prometheus, self.stop_requested)
 
     def _new_redis(self) -> Redis:
         s = self.settings
@@ -114,6 +116,7 @@ class SyncWorker:
 
     async def close(self) -> None:
         await self.store.close()
+        await self.retention.close()
         await self.redis.aclose()
 
     async def _reset_connections(self) -> None:
@@ -227,9 +230,16 @@ class SyncWorker:
             "sync worker started: prefix=%s schema=%s interval_s=%s grace_s=%s batch_size=%d",
             self.keys.prefix, s.postgres_schema, s.sync_interval_s, s.sync_grace_s, s.sync_batch_size,
         )
-        while (report := await self._cycle_with_retries()) is not None:
-            log.info(report.log_line())
-            await self._pause(s.sync_interval_s)
+        # Beside the cycles, on its own connection: a long retention run never holds a cycle up.
+        retention = asyncio.ensure_future(self.retention.run()) if s.sync_retention_interval_s else None
+        try:
+            while (report := await self._cycle_with_retries()) is not None:
+                log.info(report.log_line())
+                await self._pause(s.sync_interval_s)
+        finally:
+            self.stop_requested.set()
+            if retention is not None:
+                await retention  # it stops after the batch in flight
         log.info("sync worker stopped")
 
     async def _cycle_with_retries(self) -> CycleReport | None:

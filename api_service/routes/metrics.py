@@ -10,18 +10,24 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api_service.deps import HistoryDep, RealtimeDep
+from api_service.deps import HistoryDep, RealtimeDep, SettingsDep
 from api_service.params import (
     DEFAULT_LIMIT,
+    DEFAULT_WINDOW_SIZE,
+    MAX_LIMIT,
     BreakdownProperty,
     EndTime,
     EventType,
+    HistoryLimit,
+    HistoryWindowSize,
     Limit,
+    ResolutionParam,
     StartTime,
     WindowSize,
     query_error,
     time_ms,
 )
+from api_service.resolution import AUTO, ResolutionError, resolve
 from api_service.windows_store import (
     FAR_FUTURE_MS,
     FAR_PAST_MS,
@@ -63,6 +69,14 @@ class SeriesModel(BaseModel):
     entries: list[MetricsEntryModel]
 
 
+class ResolutionModel(BaseModel):
+    window_size: str = Field(description="The tier answering: its window size (also the answer's `window_size`).")
+    slide: str = Field(description="Its slide: the time between two windows, e.g. `10s`, `1h`.")
+    points: int | None = Field(description="Its windows in the range (null without start_time).")
+    whole: bool = Field(description="Whether every window of the range is in the answer: at most `limit` of them, "
+                        "and the tier's retention still keeps start_time.")
+
+
 class MetricsResponseModel(BaseModel):
     """The seed's response body (built by `contracts.window_results.metrics_response`)."""
 
@@ -76,6 +90,7 @@ class MetricsResponseModel(BaseModel):
     series: list[SeriesModel] | None = Field(
         default=None, description="Only with `breakdown=`: the same windows per value of the property, largest first"
     )
+    resolution: ResolutionModel | None = Field(default=None, description="Only with `resolution=`: the tier used")
 
 
 METRICS_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"model": MetricsResponseModel}}
@@ -106,13 +121,15 @@ async def broken_down(
 async def answer(
     realtime: RealtimeStore, history: HistoryStore | None, event_type: str, window_size: str,
     breakdown: str | None, start_ms: int, end_ms: int, read: Callable[[Breakdown], Awaitable[list[Entry]]],
+    **additions: Any,
 ) -> Response:
-    """The seed's body for the event type's series, plus the property's series when `breakdown` is asked."""
+    """The seed's body for the event type's series, plus the property's series when `breakdown` is asked, and
+    `additions`."""
     extra = {} if breakdown is None else {
         "breakdown": breakdown,
         "series": await broken_down(realtime, history, event_type, window_size, breakdown, start_ms, end_ms, read),
     }
-    return json_answer(answer_body(event_type, window_size, await read(None), **extra))
+    return json_answer(answer_body(event_type, window_size, await read(None), **extra, **additions))
 
 
 async def newest_windows(
@@ -168,26 +185,51 @@ async def get_realtime(
 async def get_history(
     realtime: RealtimeDep,
     history: HistoryDep,
+    settings: SettingsDep,
     event_type: EventType,
-    window_size: WindowSize = "30s",
+    window_size: HistoryWindowSize = None,
     start_time: StartTime = None,
     end_time: EndTime = None,
-    limit: Limit = DEFAULT_LIMIT,
+    limit: HistoryLimit = None,
     breakdown: BreakdownProperty = None,
+    resolution: ResolutionParam = None,
 ) -> Response:
     """Windows with `start_time <= window_start < end_time`, newest first: PostgreSQL, plus windows that
-    have closed but are not synced yet, from Redis (Redis wins for the same `window_start`)."""
+    have closed but are not synced yet, from Redis (Redis wins for the same `window_start`).
+    `end_time` must be later than `start_time` (else 422 naming `end_time`). With `resolution` the history tier
+    answering is chosen (see the parameter) and named in `resolution`; `window_size` and a `resolution` other
+    than `auto` must then agree (else 422)."""
     start_ms, end_ms = time_ms(start_time, FAR_PAST_MS), time_ms(end_time, FAR_FUTURE_MS)
     if end_ms <= start_ms:
         raise query_error("end_time", "end_time must be later than start_time", end_time)
+    now = now_ms()
+    additions: dict[str, Any] = {}
+    if resolution is None:
+        size, count = window_size or DEFAULT_WINDOW_SIZE, limit or DEFAULT_LIMIT
+    else:
+        count = limit or MAX_LIMIT
+        if resolution != AUTO and window_size not in (None, resolution):
+            raise query_error("window_size", f"window_size {window_size} and resolution {resolution} disagree: "
+                              "give one of them", window_size)
+        try:
+            chosen = resolve(
+                settings.tiers, resolution, start_ms=None if start_time is None else start_ms,
+                end_ms=None if end_time is None else end_ms, now_ms=now, budget=count,
+                finest=window_size if resolution == AUTO else None,
+            )
+        except ResolutionError as error:
+            name = "resolution" if resolution != AUTO else "window_size"
+            raise query_error(name, str(error), resolution if name == "resolution" else window_size) from None
+        size = chosen.window_size
+        additions["resolution"] = chosen.body()
     if history is None:
         return JSONResponse(status_code=503, content=UNAVAILABLE)
 
     async def read(series: Breakdown) -> list[Entry]:
         stored, unsynced = await asyncio.gather(
-            history.between(event_type, window_size, start_ms, end_ms, limit, series),
-            realtime.closed_between(event_type, window_size, start_ms, end_ms, now_ms(), limit, series),
+            history.between(event_type, size, start_ms, end_ms, count, series),
+            realtime.closed_between(event_type, size, start_ms, end_ms, now, count, series),
         )
-        return merge_newest_first(stored, unsynced, limit)
+        return merge_newest_first(stored, unsynced, count)
 
-    return await answer(realtime, history, event_type, window_size, breakdown, start_ms, end_ms, read)
+    return await answer(realtime, history, event_type, size, breakdown, start_ms, end_ms, read, **additions)

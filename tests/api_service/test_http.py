@@ -169,7 +169,7 @@ def test_openapi_documents_the_endpoints_with_examples(api: ApiServer) -> None:
     for path in ("/metrics", "/metrics/realtime", "/metrics/history", "/metrics/event-types", "/health"):
         assert path in spec["paths"], path
     params = {p["name"]: p for p in spec["paths"]["/metrics/history"]["get"]["parameters"]}
-    assert set(params) == {"event_type", "window_size", "start_time", "end_time", "limit", "breakdown"}
+    assert set(params) == {"event_type", "window_size", "start_time", "end_time", "limit", "breakdown", "resolution"}
     assert params["start_time"]["examples"]["example"]["value"] == "2024-06-26T09:00:00Z"
     assert params["end_time"]["examples"]["example"]["value"] == "2024-06-26T10:00:00Z", "a range, not empty"
     assert set(spec["paths"]["/health"]["get"]["responses"]) == {"200", "503"}

@@ -92,18 +92,24 @@ def history_range(events: list[Event]) -> dict[str, str]:
     }
 
 
-def pg_windows(postgres_dsn: str, schema: str, event_types: Collection[str]) -> dict[WindowKey, WindowMetrics]:
-    """The rows of `schema`.metrics for these event types; fails on a window stored twice."""
-    windows = [window for window in fetch_rows(postgres_dsn, schema) if window.event_type in event_types]
+def pg_windows(
+    postgres_dsn: str, schema: str, event_types: Collection[str], sizes: Collection[str]
+) -> dict[WindowKey, WindowMetrics]:
+    """The rows of `schema`.metrics for these event types and window sizes; fails on a window stored twice."""
+    windows = [window for window in fetch_rows(postgres_dsn, schema)
+               if window.event_type in event_types and window.window_size in sizes]
     assert len(windows) == len(by_key(windows)), "a window stored twice"
     return by_key(windows)
 
 
-def redis_windows(client: redis.Redis, keys: RedisKeys, event_types: Collection[str]) -> dict[WindowKey, WindowMetrics]:
-    """The windows in Redis under `keys` for these event types; fails on a second member for one window."""
+def redis_windows(
+    client: redis.Redis, keys: RedisKeys, event_types: Collection[str], sizes: Collection[str]
+) -> dict[WindowKey, WindowMetrics]:
+    """The windows in Redis under `keys` for these event types and window sizes; fails on a second member for
+    one window."""
     windows: dict[WindowKey, WindowMetrics] = {}
     for event_type in event_types:
-        for key in client.scan_iter(match=keys.windows(event_type, "*")):
+        for key in (keys.windows(event_type, size) for size in sizes):
             members: list[str] = client.zrange(key, 0, -1)  # type: ignore[assignment]
             for member in members:
                 window = WindowMetrics.from_json(member)
@@ -173,5 +179,5 @@ def check_against_oracle(
         # Every window is closed: the sync worker moves them all to PostgreSQL.
         pipeline.start_sync()
         wait_until(lambda: not pipeline.redis_windows(), 60, "Redis drained by the sync worker")
-        assert pg_windows(pipeline.postgres_dsn, pipeline.pg_schema, event_types) == expected
+        assert pg_windows(pipeline.postgres_dsn, pipeline.pg_schema, event_types, labels) == expected
         assert api_windows(api, "/metrics/history", labels, event_types, **history_range(events)) == expected
