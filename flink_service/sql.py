@@ -177,9 +177,16 @@ WINDOW_RESULT_COLUMNS = (
 )
 
 
+def interval_sql(seconds: int) -> str:
+    """A day-time interval literal of `seconds`. `INTERVAL 'n' SECOND` holds at most 99 s (its default precision,
+    2 digits): the 5m and 1h tiers would not parse."""
+    days, rest = divmod(seconds, 86_400)
+    return f"INTERVAL '{days} {rest // 3600:02}:{rest % 3600 // 60:02}:{rest % 60:02}' DAY(6) TO SECOND"
+
+
 def _hop(table: str, spec: WindowSpec) -> str:
-    return (f"TABLE(HOP(TABLE {table}, DESCRIPTOR(ts), INTERVAL '{spec.slide_s}' SECOND, "
-            f"INTERVAL '{spec.size_s}' SECOND))")
+    return (f"TABLE(HOP(TABLE {table}, DESCRIPTOR(ts), {interval_sql(spec.slide_s)}, "
+            f"{interval_sql(spec.size_s)}))")
 
 
 def window_query(spec: WindowSpec, branch: Branch = LIVE, percentiles: bool = True) -> str:
