@@ -12,7 +12,7 @@ from typing import TypeVar
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from contracts.tiers import DEFAULT_HISTORY_RETENTION, DEFAULT_WINDOW_SPECS, Tier, build_tiers, parse_retention
+from contracts.tiers import DEFAULT_HISTORY_RETENTION, DEFAULT_WINDOW_SPECS, Tier, build_tiers, retention_of
 from contracts.windows import WindowSpec, parse_window_specs
 
 # The names both Python's logging and uvicorn know.
@@ -132,21 +132,22 @@ class HistorySettings(WindowSettings):
     history_retention: str = Field(
         default=DEFAULT_HISTORY_RETENTION,
         description="SIZE=RETENTION per window size of WINDOW_SPECS (s, m, h or d, or 'forever'), e.g. "
-        "'30s=7d,1h=730d'; a size left out is kept forever.",
+        "'30s=7d,1h=730d'; a size left out is kept forever. The default applies to those of its sizes WINDOW_SPECS "
+        "has.",
     )
 
     @field_validator("history_retention")
     @classmethod
     def _retention_matches_specs(cls, value: str, info: ValidationInfo) -> str:
-        retention = parse_retention(value)
         if "window_specs" in info.data:  # else WINDOW_SPECS itself is wrong, and says so
-            build_tiers(parse_window_specs(info.data["window_specs"]), retention)
+            specs = parse_window_specs(info.data["window_specs"])
+            build_tiers(specs, retention_of(value, specs))
         return value
 
     @property
     def tiers(self) -> list[Tier]:
         """Finest first."""
-        return build_tiers(self.windows, parse_retention(self.history_retention))
+        return build_tiers(self.windows, retention_of(self.history_retention, self.windows))
 
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)

@@ -92,6 +92,16 @@ def finest_first(tiers: Iterable[Tier]) -> list[Tier]:
     return sorted(tiers, key=lambda tier: (tier.spec.slide_s, tier.spec.size_s))
 
 
+def retention_of(text: str, specs: Iterable[WindowSpec]) -> dict[str, int | None]:
+    """HISTORY_RETENTION read for these specs. The default names the default tiers: with other WINDOW_SPECS it keeps
+    the sizes they share (e.g. WINDOW_SPECS=30s/10s alone keeps its 7 days); a value given must name only specs."""
+    retention = parse_retention(text)
+    if text == DEFAULT_HISTORY_RETENTION:
+        labels = {spec.label for spec in specs}
+        retention = {label: kept for label, kept in retention.items() if label in labels}
+    return retention
+
+
 def build_tiers(specs: Iterable[WindowSpec], retention: dict[str, int | None]) -> list[Tier]:
     """The tiers, finest first; a size without a retention is kept forever. Every size of `retention` must be
     one of the specs' labels."""
