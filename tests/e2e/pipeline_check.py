@@ -169,7 +169,8 @@ def check_against_oracle(
         assert api_windows(api, "/metrics", labels, event_types) == expected
 
         def live_windows() -> list[WindowMetrics]:
-            return [window for window in live.messages if window.event_type in event_types]
+            return [window for window in live.messages
+                    if window.event_type in event_types and window.window_size in labels]  # the specs checked
 
         wait_until(lambda: len(live_windows()) >= len(expected), 30, "every window over the WebSocket")
         live.close()

@@ -51,6 +51,7 @@ def test_pipeline_matches_the_oracle_everywhere(
         "KAFKA_EVENTS_TOPIC": job.settings.kafka_events_topic,
         "REDIS_KEY_PREFIX": job.settings.redis_key_prefix,
         "POSTGRES_SCHEMA": pg_schema,
+        "WINDOW_SPECS": window_specs,  # the API's and the sync worker's tiers are the job's specs
     }
     track_port, api_port, sync_port = free_port(), free_port(), free_port()
     run_service("track_service", {**shared_env, "TRACK_PORT": str(track_port)},
