@@ -39,6 +39,7 @@ from bench.figures import Row, load_average, number, percentile, publish, ratio
 from bench.processes import TASKMANAGER_PID_FILES, descendants, live_pids
 from contracts.events import encode_event, heartbeat_value, now_ms
 from contracts.settings import load_settings
+from contracts.windows import parse_window_specs
 from flink_service.settings import Settings
 from harness.flink_job import PrivateJob
 from harness.waiting import wait_until
@@ -406,14 +407,20 @@ def main() -> int:
                         help="distinct users; at least --events gives every event its own user")
     parser.add_argument("--no-percentiles", action="store_true", help="WINDOW_PERCENTILES=false")
     parser.add_argument("--breakdown", action="store_true", help="BREAKDOWN_PROPERTIES=country (40 values)")
+    parser.add_argument("--window-specs", default=WINDOW_SPEC,
+                        help="WINDOW_SPECS of the job, e.g. the history tiers 30s/10s,1m/1m,5m/5m,1h/1h; must hold "
+                        f"{WINDOW_SPEC} (its windows tell when the drain is done)")
     parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
     args = parser.parse_args()
+    if WINDOW_SPEC not in [str(spec) for spec in parse_window_specs(args.window_specs)]:
+        parser.error(f"--window-specs must hold {WINDOW_SPEC}")
 
     features = {"window_percentiles": not args.no_percentiles,
                 "breakdown_properties": "country" if args.breakdown else ""}
     described = ", ".join([("percentiles on" if not args.no_percentiles else "percentiles off"),
-                           ("breakdown by country" if args.breakdown else "no breakdown")])
-    job = PrivateJob.create(load_settings(Settings), PARTITIONS, owner="bench", window_specs=WINDOW_SPEC,
+                           ("breakdown by country" if args.breakdown else "no breakdown"),
+                           f"WINDOW_SPECS={args.window_specs}"])
+    job = PrivateJob.create(load_settings(Settings), PARTITIONS, owner="bench", window_specs=args.window_specs,
                             flink_parallelism=args.parallelism, **features)
     try:
         drain = run_drain(job, args.events, args.event_rate, args.drain_timeout, args.users)

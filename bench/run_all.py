@@ -5,8 +5,9 @@
 Runs, one after the other against the running local stack (each on its own topics, key prefixes, schemas and
 jobs): HTTP ingest vs a raw producer, POST /track under wrk vs a bare FastAPI echo, the metrics job's drain vs
 Kafka's consumer perf test plus its emission lag, the sync worker vs raw COPY, the API's requests/s and p99
-and WebSocket fan-out, and whole-pipeline events per core-second. Modest sizes keep the whole run under ~10
-minutes; each script takes bigger ones on its own (see docs/benchmarks/*.md). Prints one table. Not a test.
+and WebSocket fan-out, history over 30 days at auto resolution, and whole-pipeline events per core-second.
+Modest sizes keep the whole run under ~10 minutes; each script takes bigger ones on its own (see
+docs/benchmarks/*.md). Prints one table. Not a test.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from bench.bench_api import ApiResult
 from bench.bench_flink import FlinkResult
+from bench.bench_history import HistoryResult
 from bench.bench_ingest import IngestResult
 from bench.bench_pipeline import PipelineResult
 from bench.bench_single import SingleResult
@@ -52,6 +54,8 @@ BENCHMARKS = [
     Benchmark("bench.bench_api", ["--seconds", "15"],
               ["--seconds", "2", "--ingest-rate", "200", "--ws-clients", "10", "--ws-processes", "1",
                "--ws-messages", "20"], "api", ApiResult),
+    Benchmark("bench.bench_history", ["--seconds", "15"], ["--seconds", "2", "--event-types", "1"], "history",
+              HistoryResult),
     Benchmark("bench.bench_pipeline", ["--events", "30000", "--rate", "1500"],
               ["--events", "3000", "--rate", "1000", "--baseline-seconds", "3"], "pipeline", PipelineResult),
 ]  # fmt: skip
