@@ -95,7 +95,7 @@ CREATE TABLE {branch.raw} (
   payload STRING,
   ts AS TO_TIMESTAMP_LTZ({parse_call(max_future_s)}.ts_ms, 3),
   proc_time AS PROCTIME(),
-  WATERMARK FOR ts AS ts - INTERVAL '{watermark_delay_s}' SECOND
+  WATERMARK FOR ts AS ts - {interval_sql(watermark_delay_s)}
 ) WITH (
   'connector' = 'kafka',
   'topic' = {_quote(topic)},
@@ -179,9 +179,11 @@ WINDOW_RESULT_COLUMNS = (
 
 def interval_sql(seconds: int) -> str:
     """A day-time interval literal of `seconds`. `INTERVAL 'n' SECOND` holds at most 99 s (its default precision,
-    2 digits): the 5m and 1h tiers would not parse."""
+    2 digits): the 5m and 1h tiers would not parse. Days keep that default up to 99 (an expression such as the
+    watermark's takes no other); a longer window names the digits it needs (window functions take them)."""
     days, rest = divmod(seconds, 86_400)
-    return f"INTERVAL '{days} {rest // 3600:02}:{rest % 3600 // 60:02}:{rest % 60:02}' DAY(6) TO SECOND"
+    day = "DAY" if days < 100 else f"DAY({len(str(days))})"
+    return f"INTERVAL '{days} {rest // 3600:02}:{rest % 3600 // 60:02}:{rest % 60:02}' {day} TO SECOND"
 
 
 def _hop(table: str, spec: WindowSpec) -> str:
