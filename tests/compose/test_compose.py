@@ -326,7 +326,9 @@ def test_container_env_is_what_the_settings_class_reads(
     for name, value in env.items():
         if name.lower() in fields and value:
             loaded_value = getattr(loaded, name.lower())
-            if isinstance(loaded_value, float):
+            if isinstance(loaded_value, bool):  # e.g. WINDOW_PERCENTILES: "true"
+                assert loaded_value is (value.lower() in {"1", "true", "yes", "on"}), f"{service_name}: {name}"
+            elif isinstance(loaded_value, float):
                 assert loaded_value == float(value), f"{service_name}: {name}"
             elif isinstance(loaded_value, bool):  # "true" in compose, True once parsed
                 assert loaded_value == TypeAdapter(bool).validate_python(value), f"{service_name}: {name}"
