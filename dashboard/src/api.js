@@ -2,13 +2,16 @@
 // At open the page asks, once: /metrics/window-sizes, /metrics/breakdown-properties, /metrics/skipped (then
 // every SKIPPED_REFRESH_MS) and /metrics/top for the window size shown (every live type with its newest
 // window: ranking candidates, and when the quiet ones were last seen); and per event type it shows:
-//   history: at most HISTORY_PAGES requests of HISTORY_PAGE windows for a time range,
+//   history: the range once at the resolution the API picks (`resolution=auto`), then only what it has not
+//            read yet, at most HISTORY_PAGES requests of HISTORY_PAGE windows of that tier,
 //   recent:  one /metrics/realtime request (windows not closed yet, which history leaves out),
-// plus one WebSocket for every series. At open that is at most 4 + top × (HISTORY_PAGES + 1) requests,
-// whatever the number of event types (4 + 8 × 2 = 20 for the default 1 h range and top 8). A chart split
+// plus one WebSocket for every series. At open that is at most 4 + top × 2 requests, whatever the number of
+// event types (4 + 8 × 2 = 20 for the default 1 h range and top 8). A chart split
 // by a breakdown property adds its own WebSocket and, for all values at once, history and recent windows.
+import { durationMs } from "./format.js";
+
 export const HISTORY_PAGE = 1000; // the API's largest `limit`
-export const HISTORY_PAGES = 3; // per event type and load: 3,000 windows (8.3 h of 30s/10s windows)
+export const HISTORY_PAGES = 3; // per event type and later load: 3,000 windows of the chart's tier
 export const SKIPPED_SINCE = "5m";
 export const SKIPPED_REFRESH_MS = 10_000; // the job adds to its ledger every 10 s
 const RECENT_LIMIT = 30;
@@ -19,7 +22,7 @@ const MAX_RETRY_MS = 15000;
 async function getJson(path, params = {}) {
   const query = new URLSearchParams(Object.entries(params).filter(([, value]) => value != null));
   const response = await fetch(`${path}?${query}`);
-  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+  if (!response.ok) throw Object.assign(new Error(`${path}: HTTP ${response.status}`), { status: response.status });
   return response.json();
 }
 
@@ -84,6 +87,25 @@ export async function history(eventType, windowSize, sizeMs, fromMs, toMs, break
     endMs = Math.max(...full.map((series) => series.entries.at(-1).window_start));
   }
   return { windows, coveredFromMs: endMs };
+}
+
+/**
+ * The picked range [fromMs, toMs) (toMs null = up to now) of one type in one request, at the resolution the API
+ * picks for it (`resolution=auto`: the finest history tier answering the whole range in at most HISTORY_PAGE
+ * windows, never finer than `windowSize`). Returns the tier's window size, its windows and `coveredFromMs`.
+ */
+export async function rangeHistory(eventType, windowSize, fromMs, toMs) {
+  const body = await getJson("/metrics/history", {
+    event_type: eventType,
+    window_size: windowSize,
+    start_time: new Date(fromMs).toISOString(),
+    end_time: toMs == null ? null : new Date(toMs).toISOString(),
+    limit: HISTORY_PAGE,
+    resolution: "auto",
+  });
+  const windows = windowsOf(body, durationMs(body.window_size) ?? 0);
+  const full = body.entries.length >= HISTORY_PAGE;
+  return { windowSize: body.window_size, windows, coveredFromMs: full ? body.entries.at(-1).window_start : fromMs };
 }
 
 /** The newest windows from Redis, including ones not closed yet (with `breakdown`: of every value). */

@@ -31,6 +31,9 @@ let split = null; // {property, type, source, view} while the chart is split by 
 const loading = new Set();
 const retryAfter = new Map();
 const historyFloor = new Map(); // load key -> oldest window a capped load reached: no further back
+// The chart's resolution per view (window size and range): the history tier the API picked for the range
+// (`resolution=auto`, never finer than the window size), learnt from the view's first history answer.
+const chartSizes = new Map();
 
 const $ = (id) => document.getElementById(id);
 const el = {
@@ -66,6 +69,8 @@ function onSourceChange(what) {
 }
 
 const current = () => types.storeFor(state.windowSize);
+const viewKey = () => [state.windowSize, state.range, ...(state.range === "custom" ? [state.from, state.to] : [])].join("|");
+const chartStore = () => types.storeFor(chartSizes.get(viewKey()) ?? state.windowSize);
 
 // ---- ranking and loading -----------------------------------------------------------------------------
 
@@ -83,11 +88,16 @@ function reconcile() {
   const size = store.windowSize;
   if (settled && durationMs(size)) {
     loadNewestOfEveryType(store);
+    const tier = chartSizes.get(viewKey());
+    const chartSource = tier === undefined ? null : types.storeFor(tier);
     for (const { type } of view.shown) {
-      loadRange(store, `${size}|${type}`, type, {
-        history: (from, to) => api.history(type, size, store.sizeMs, from, to),
-        recent: () => api.recent(type, size, store.sizeMs),
-      });
+      if (!chartSource) loadAuto(type);
+      else {
+        loadRange(chartSource, `${tier}|${type}`, type, {
+          history: (from, to) => api.history(type, tier, chartSource.sizeMs, from, to),
+          recent: () => api.recent(type, tier, chartSource.sizeMs),
+        });
+      }
     }
   }
   const splitSettled = reconcileSplit(settled);
@@ -185,6 +195,43 @@ function loadRange(store, key, seriesKey, read) {
 }
 
 /**
+ * The view's first read of a shown type: the whole picked range in one request, at the resolution the API picks
+ * (`resolution=auto`, never finer than the window size); its tier becomes the chart's for the view.
+ */
+function loadAuto(type) {
+  const key = `auto|${type}`;
+  if (loading.has(key) || (retryAfter.get(key) ?? 0) > Date.now()) return;
+  const forView = viewKey();
+  const windowSize = state.windowSize;
+  const [from, to] = rangeBounds(state);
+  const live = isLiveRange(state);
+  const requestedAt = Date.now();
+  loading.add(key);
+  (async () => {
+    const result = await api.rangeHistory(type, windowSize, from, live ? null : to);
+    const store = types.storeFor(result.windowSize);
+    for (const window of result.windows) store.upsert(window);
+    // Windows not closed yet are left out of history: the newest ones come from Redis.
+    if (live) for (const window of await api.recent(type, store.windowSize, store.sizeMs)) store.upsert(window);
+    // Up to where the live stream took over (what closes later, the socket brings), else up to the request.
+    const liveFrom = store.live.list.find(([a, b]) => a <= requestedAt && requestedAt < b)?.[0];
+    store.markLoaded(type, result.coveredFromMs, live ? Math.max(result.coveredFromMs, liveFrom ?? requestedAt) : to);
+    if (result.coveredFromMs > from) historyFloor.set(`${result.windowSize}|${type}`, result.coveredFromMs);
+    chartSizes.set(forView, result.windowSize);
+  })()
+    .catch((error) => {
+      console.warn(`could not load the history of ${type}`, error);
+      // A window size the API has no tier for (422): the chart reads it as it is, page by page.
+      if (error.status === 422) chartSizes.set(forView, windowSize);
+      else retryAfter.set(key, Date.now() + LOAD_RETRY_MS);
+    })
+    .finally(() => {
+      loading.delete(key);
+      scheduleReconcile();
+    });
+}
+
+/**
  * Every live type of this window size with its newest window, in one request: the ranking's candidates
  * beyond those the socket's snapshot named (types whose windows were all synced to PostgreSQL), and when
  * each was last seen.
@@ -271,8 +318,14 @@ function render() {
   renderCardsSection(store, colors);
   renderQuiet(el.quiet, view.quiet, (type) => setState({ query: type }));
   el.chartSplit.textContent = split ? ` · ${split.type} by ${split.property}` : "";
-  if (split) renderSplitChart();
-  else renderChart(store, view, colors, "", floorNote(view.shown.map((row) => `${store.windowSize}|${row.type}`), "type"));
+  if (split) {
+    $("chart-window-size").textContent = state.windowSize;
+    renderSplitChart();
+  } else {
+    const tier = chartStore();
+    $("chart-window-size").textContent = tier.windowSize;
+    renderChart(tier, view, colors, "", floorNote(view.shown.map((row) => `${tier.windowSize}|${row.type}`), "type"));
+  }
   // The feed wears the colours of the chart: a shown type's own, grey for the rest.
   for (const item of el.feed.children) item.style.setProperty("--accent", colors.get(item.dataset.eventType)?.color ?? OTHER_COLOR);
 }

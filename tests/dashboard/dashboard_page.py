@@ -165,7 +165,9 @@ def chart_attr(page: Page, name: str) -> str:
 
 
 def chart_range_s(page: Page) -> tuple[float, float]:
-    return float(chart_attr(page, "x-min")), float(chart_attr(page, "x-max"))
+    # Both in one read: a render between two reads would move the live range's ends apart.
+    x_min, x_max = page.evaluate("() => [chart.dataset.xMin, chart.dataset.xMax]")
+    return float(x_min), float(x_max)
 
 
 def hover_chart_at(page: Page, at_ms: int) -> None:
