@@ -119,11 +119,13 @@ def add_wrk_arguments(parser: argparse.ArgumentParser, seconds: int) -> None:
 def parse_wrk(path: str, output: str) -> HttpFigures:
     """Requests/s, p50, p99 and non-2xx/socket errors from `wrk --latency` output."""
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", output, re.MULTILINE))  # wrk may pad with a space
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     errors = (int(non_2xx.group(1)) if non_2xx else 0) + (sum(map(int, socket_errors.groups())) if socket_errors
                                                           else 0)
+    if set(latency) != {"50", "99"}:
+        raise ValueError(f"no latency percentiles in wrk's report for {path}:\n{output}")
     return HttpFigures(path, rate, _ms(latency["50"]), _ms(latency["99"]), errors)
 
 
