@@ -182,7 +182,7 @@ EVENT_TYPES = ("page_view", "click", "add_to_cart", "search", "purchase")
 COUNTRIES = tuple(f"c{n:02d}" for n in range(40))  # a breakdown property of at most 50 values (issue 16)
 
 
-def drain_records(count: int, start_ms: int, event_rate: int, users: int = 5000,
+def drain_records(count: int, start_ms: int, event_rate: int, users: int = 5000, event_types: int = 5,
                   seed: int = 7) -> Iterator[tuple[int, bytes]]:
     """`count` events, `event_rate` per second of event time from `start_ms`, disordered by up to 2 s
     (below the 5 s watermark delay, so none is late), spread round-robin over the partitions; users drawn
@@ -194,7 +194,7 @@ def drain_records(count: int, start_ms: int, event_rate: int, users: int = 5000,
         stamped.append((timestamp + rng.randrange(2000), index, timestamp))
     stamped.sort()
     for position, (_, index, timestamp) in enumerate(stamped):
-        event_type = EVENT_TYPES[index % len(EVENT_TYPES)]
+        event_type = EVENT_TYPES[index % event_types]
         user = index if users >= count else rng.randrange(users)
         value = encode_event(f"d{index}", event_type, f"user-{user}", rng.randrange(400) * 0.25, timestamp,
                              {"country": COUNTRIES[index % len(COUNTRIES)]})
@@ -231,12 +231,13 @@ class MemoryWatch:
         self._thread.join()
 
 
-def run_drain(job: PrivateJob, events: int, event_rate: int, timeout_s: float, users: int = 5000) -> DrainFigures:
+def run_drain(job: PrivateJob, events: int, event_rate: int, timeout_s: float, users: int = 5000,
+              event_types: int = 5) -> DrainFigures:
     span_ms = events * 1000 // event_rate
     start_ms = (now_ms() - span_ms - 3_600_000) // 10_000 * 10_000  # an hour before now: not absurd, all closable
     producer = fast_producer(job.settings.kafka_bootstrap_servers)
     fill_started = time.perf_counter()
-    produced = produce_all(producer, job.topic, drain_records(events, start_ms, event_rate, users))
+    produced = produce_all(producer, job.topic, drain_records(events, start_ms, event_rate, users, event_types))
     fill_s = time.perf_counter() - fill_started
     # Past every window end + delay: the last windows close at the end of the topic, not at idle timeout.
     closing = heartbeat_value(start_ms + span_ms + 60_000)
@@ -405,6 +406,8 @@ def main() -> int:
     parser.add_argument("--live-event-types", type=int, default=10, help="more types: more windows per slide")
     parser.add_argument("--users", type=int, default=5000,
                         help="distinct users; at least --events gives every event its own user")
+    parser.add_argument("--event-types", type=int, choices=range(1, len(EVENT_TYPES) + 1), default=len(EVENT_TYPES),
+                        metavar="1-5", help="event types of the drain (1: every user of the drain in one window)")
     parser.add_argument("--no-percentiles", action="store_true", help="WINDOW_PERCENTILES=false")
     parser.add_argument("--breakdown", action="store_true", help="BREAKDOWN_PROPERTIES=country (40 values)")
     parser.add_argument("--window-specs", default=WINDOW_SPEC,
@@ -423,7 +426,8 @@ def main() -> int:
     job = PrivateJob.create(load_settings(Settings), PARTITIONS, owner="bench", window_specs=args.window_specs,
                             flink_parallelism=args.parallelism, **features)
     try:
-        drain = run_drain(job, args.events, args.event_rate, args.drain_timeout, args.users)
+        drain = run_drain(job, args.events, args.event_rate, args.drain_timeout, args.users,
+                          args.event_types)
         job.other_groups.append(f"bench-perf-{uuid.uuid4().hex[:8]}")
         perf = consumer_perf(job.settings.kafka_bootstrap_servers, job.topic, drain.records_in_topic,
                              job.other_groups[-1])
