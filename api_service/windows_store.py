@@ -31,6 +31,15 @@ ENTRY_COLUMNS_SQL = (
     "(extract(epoch FROM window_start) * 1000)::bigint AS window_start, count, total_value, unique_users, "
     "p50, p95, p99"
 )
+# A series' windows in a time range, newest first, at most $5 ($1 event type, $2 size, $3/$4 the range, $6/$7
+# the breakdown). It orders by the table's column, not the epoch-ms alias of the same name: the primary key
+# read backwards until the limit, instead of a sort of the whole series.
+SERIES_RANGE_SQL = (
+    f"SELECT {ENTRY_COLUMNS_SQL} FROM {METRICS_TABLE} "
+    "WHERE event_type = $1 AND window_size = $2 AND breakdown = $6 AND breakdown_value = $7 "
+    "AND window_start >= $3 AND window_start < $4 "
+    f"ORDER BY {METRICS_TABLE}.window_start DESC LIMIT $5"
+)
 
 # Open-ended history bounds, as timestamptz values asyncpg can encode.
 FAR_PAST_MS = 0
@@ -221,10 +230,7 @@ class HistoryStore:
         """Synced windows of a series with start_ms <= window_start < end_ms, newest first (epoch ms computed in
         SQL); '' in the breakdown columns is the event type's own series."""
         rows = await self.pool.fetch(
-            f"SELECT {ENTRY_COLUMNS_SQL} FROM {METRICS_TABLE} "
-            "WHERE event_type = $1 AND window_size = $2 AND breakdown = $6 AND breakdown_value = $7 "
-            "AND window_start >= $3 AND window_start < $4 "
-            "ORDER BY window_start DESC LIMIT $5",
+            SERIES_RANGE_SQL,
             event_type,
             window_size,
             ms_to_datetime(start_ms),
