@@ -7,6 +7,8 @@ what it waits for and why, and, given a timeout, never sleeps past it and then r
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 from collections.abc import Callable
 
 from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception_type, stop_after_delay, stop_never
@@ -76,3 +78,11 @@ def waiting_async(
 ) -> AsyncRetrying:
     """`waiting` for coroutines: `async for attempt in waiting_async(...): with attempt: ...`."""
     return AsyncRetrying(**_options(what, log, retry_on, initial_s, max_s, timeout_s, level))  # type: ignore[arg-type]
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT: a long-running loop waits on it between rounds and ends when set."""
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    return stopping

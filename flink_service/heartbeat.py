@@ -10,14 +10,13 @@ watermark forward so those windows close on time. The job skips heartbeats when 
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 
 from confluent_kafka import Producer
 
 from contracts.events import heartbeat_value, now_ms
 from contracts.log_setup import setup_logging
 from contracts.settings import load_settings
+from contracts.waiting import stop_on_signals
 from flink_service.settings import Settings
 
 log = logging.getLogger("flink_service.heartbeat")
@@ -38,9 +37,7 @@ def main() -> int:
     settings = load_settings(Settings)
     setup_logging(settings.log_level)
     producer = Producer({"bootstrap.servers": settings.kafka_bootstrap_servers, "acks": "all"})
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop = stop_on_signals()
     log.info("heartbeats to %s every %ss", settings.kafka_events_topic, settings.heartbeat_interval_s)
     while not stop.is_set():
         try:

@@ -12,13 +12,12 @@ windows that were open carry on exactly (its Redis writes are idempotent upserts
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from contracts.log_setup import setup_logging
 from contracts.settings import load_settings
+from contracts.waiting import stop_on_signals
 from flink_service.cluster import FlinkCluster
 from flink_service.savepoints import latest_savepoint
 from flink_service.settings import Settings as JobSettings
@@ -80,9 +79,7 @@ def main() -> int:
     settings = job_settings(stack)
     setup_logging(settings.log_level)
     keeper = Keeper(settings, Flink("flink", stack), stack.run_dir / "job" / "runs")
-    stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    stopping = stop_on_signals()
     log.info("keeping job %r running on %s", settings.flink_job_name, settings.flink_rest_url)
     while not stopping.is_set():
         try:
