@@ -24,11 +24,6 @@ from harness.stores import insert_history
 from harness.windows import make_window
 from tests.api_service.fixtures import ApiServer
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run",
-]  # fmt: skip
 DIST = REPO_ROOT / "dashboard" / "dist" / "index.html"
 UI_TIMEOUT_MS = 10_000
 DESKTOP = {"width": 1400, "height": 900}

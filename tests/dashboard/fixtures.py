@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 import redis
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
+from harness.browser import chromium
 from harness.infra import Infra
 from tests.api_service.fixtures import TEST_OUTPUT, ApiServer
-from tests.dashboard.dashboard_page import CHROMIUM, CHROMIUM_ARGS, DIST, Dashboard
+from tests.dashboard.dashboard_page import DIST, Dashboard
 
 SCREENSHOTS = TEST_OUTPUT / "dashboard"
 
@@ -30,14 +31,10 @@ def screenshots() -> Path:
 # and the API fixture's teardown (asyncio.run) needs it gone.
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is missing: `apt-get install chromium` (make setup installs it)")
     if not DIST.exists():
         pytest.fail("the dashboard is not built: run `make setup` (npm ci && npm run build in dashboard/)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
