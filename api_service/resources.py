@@ -40,6 +40,11 @@ def redis_client(settings: Settings) -> aioredis.Redis:
     )
 
 
+async def keep_session(connection: asyncpg.Connection) -> None:
+    """The pool's reset on release: nothing. Requests only read with plain queries (no session settings, locks,
+    cursors or LISTEN to undo), and asyncpg's default reset is one more round trip per request."""
+
+
 async def connect_postgres(app: FastAPI, settings: Settings) -> None:
     """Open the pool and apply the history migrations, retrying with capped backoff until it works."""
     where = f"PostgreSQL at {settings.postgres_host}:{settings.postgres_port}"
@@ -51,6 +56,7 @@ async def connect_postgres(app: FastAPI, settings: Settings) -> None:
                 settings.postgres_dsn,
                 min_size=1,
                 max_size=10,
+                reset=keep_session,
                 server_settings={"search_path": settings.postgres_schema},
             )
             try:
