@@ -94,13 +94,14 @@ def build(env: TableEnvironment, settings: Settings) -> None:
         bootstrap_servers=settings.kafka_bootstrap_servers,
         transactional_id_prefix=f"{settings.flink_job_name}-{settings.kafka_consumer_group}-late",
     ))
-    breakdown_max = settings.breakdown_max_values if settings.breakdowns else None
     columns = ", ".join(sql.WINDOW_RESULT_COLUMNS)
     statements = env.create_statement_set()
-    live = sql.windows_union(settings.windows, breakdown_max, sql.LIVE, settings.window_percentiles)
+    live = sql.windows_union(settings.windows, settings.breakdowns, settings.breakdown_max_values, sql.LIVE,
+                             settings.window_percentiles)
     statements.add_insert_sql(f"INSERT INTO windows_done SELECT write_window({columns}) FROM ({live})")
     if late_from == sql.FINAL:
-        final = sql.windows_union(settings.windows, breakdown_max, sql.FINAL, settings.window_percentiles)
+        final = sql.windows_union(settings.windows, settings.breakdowns, settings.breakdown_max_values, sql.FINAL,
+                                  settings.window_percentiles)
         statements.add_insert_sql(f"INSERT INTO windows_corrected SELECT correct_window({columns}) FROM ({final})")
     statements.add_insert_sql(f"INSERT INTO skipped_records {sql.INVALID_QUERY}")
     statements.add_insert_sql("INSERT INTO skipped_counted SELECT count_skipped(event_type, problem, skipped) "

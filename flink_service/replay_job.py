@@ -52,7 +52,7 @@ def bounded_source_ddl(settings: Any, plan: Any) -> str:
 def windows_in_range(settings: Any, plan: Any) -> str:
     """Every window of the planned specs (and breakdowns) whose start lies in [from, to)."""
     specs = parse_window_specs(plan.window_specs)
-    union = sql.windows_union(specs, settings.breakdown_max_values if settings.breakdowns else None,
+    union = sql.windows_union(specs, settings.breakdowns, settings.breakdown_max_values,
                               percentiles=settings.window_percentiles)
 
     def timestamp(epoch_ms: int) -> str:

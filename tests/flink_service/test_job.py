@@ -236,14 +236,16 @@ def test_garbage_records_are_skipped_and_counted(start_job: Callable[..., Privat
 
 
 def test_two_window_specs_at_once_printed_results_and_percentiles_off(start_job: Callable[..., PrivateJob]) -> None:
+    """With breakdowns, which then give every window of both specs, none with percentiles."""
     specs = "30s/10s,1m/20s"
-    job = start_job(window_specs=specs, print_results=True, window_percentiles=False)
+    job = start_job(window_specs=specs, print_results=True, window_percentiles=False, breakdown_properties="country")
     rng = random.Random(5)
     base = base_time_ms()
-    events = generate_events(rng, start_ms=base, duration_ms=90_000, count=300)
+    events = generate_events(rng, start_ms=base, duration_ms=90_000, count=300, countries=("DE", "FR"))
     job.produce(events)
     job.heartbeat(base + 240_000)
     assert_matches_oracle(job, events, specs, percentiles=False)
+    assert_breakdowns_match_the_oracle(job, events, specs, percentiles=False)
     assert set(cast(list[str], job.redis_client.zrange(job.keys.window_sizes, 0, -1))) == {"30s", "1m"}
     some_window = next(iter(job.redis_windows().values())).to_json()
     wait_until(lambda: any(some_window in log.read_text(errors="replace")
@@ -286,10 +288,14 @@ def test_taskmanager_killed_after_checkpoint_recovers_without_loss_or_doubles(
     assert_breakdowns_match_the_oracle(job, events, "30s/10s")
 
 
-def assert_breakdowns_match_the_oracle(job: PrivateJob, events: list[Event], window_specs: str) -> None:
+def assert_breakdowns_match_the_oracle(job: PrivateJob, events: list[Event], window_specs: str,
+                                       percentiles: bool = True) -> None:
     settings = job.settings
     expected = expected_breakdown_windows(events, parse_window_specs(window_specs), settings.breakdowns,
                                           settings.breakdown_max_values)
+    if not percentiles:
+        expected = {key: window.model_copy(update=dict.fromkeys(("p50", "p95", "p99"))) for key, window in
+                    expected.items()}
 
     def enough() -> dict[tuple[str, str, int, str, str], WindowMetrics] | None:
         windows = job.redis_breakdown_windows()
@@ -301,8 +307,12 @@ def assert_breakdowns_match_the_oracle(job: PrivateJob, events: list[Event], win
 
 
 def test_breakdowns_by_a_property_match_the_oracle(start_job: Callable[..., PrivateJob]) -> None:
-    """Two values kept apart per window, the rest folded into (other); no string value goes to (none)."""
-    job = start_job(breakdown_properties="country", breakdown_max_values=2)
+    """Two values kept apart per window, the rest folded into (other); no string value goes to (none).
+
+    The windows of each event type then come from the same aggregation as the first property's values
+    (flink_service/sql.py, breakdown_query): they must still equal the oracle's, events without a country (or
+    with a non-string one) included, and come once although a second property is broken down too."""
+    job = start_job(breakdown_properties="country,plan", breakdown_max_values=2)
     rng = random.Random(17)
     base = base_time_ms()
     events = generate_events(rng, start_ms=base, duration_ms=60_000, count=300, countries=("DE", "FR", "US", "NL"))
@@ -313,25 +323,27 @@ def test_breakdowns_by_a_property_match_the_oracle(start_job: Callable[..., Priv
     job.heartbeat(base + 180_000)
     assert_matches_oracle(job, events, "30s/10s")
     assert_breakdowns_match_the_oracle(job, events, "30s/10s")
-    assert job.redis_client.zrange(job.keys.breakdown_properties("click"), 0, -1) == ["country"]
+    assert job.redis_client.zrange(job.keys.breakdown_properties("click"), 0, -1) == ["country", "plan"]
 
 
+@pytest.mark.parametrize("breakdown", ["", "country"])
 def test_percentiles_of_a_large_window_are_within_the_stated_rank_error(
-    start_job: Callable[..., PrivateJob],
+    start_job: Callable[..., PrivateJob], breakdown: str,
 ) -> None:
-    """Up to 200 events a window's percentiles are exact (the oracle tests above); beyond, the sketch estimates."""
-    job = start_job()
+    """Up to 200 events a window's percentiles are exact (the oracle tests above); beyond, the sketch estimates.
+    With a breakdown the event type's sketch is the merge of its values' sketches: the same bound holds."""
+    job = start_job(breakdown_properties=breakdown)
     rng = random.Random(13)
     base = base_time_ms()
     values = [round(rng.lognormvariate(3, 1), 3) for _ in range(3000)]
     events = [Event(event_id=f"p{i}", event_type="purchase", user_id=f"u{i % 97}", value=value,
-                    timestamp=base + i * 3, properties={}) for i, value in enumerate(values)]
+                    timestamp=base + i * 3, properties={"country": f"c{i % 7}"}) for i, value in enumerate(values)]
     job.produce(events)
     job.heartbeat(base + 120_000)
     windows = job.wait_for_windows(3)  # the slice [base, base + 10 s) lies in three 30 s windows
     ordered = sorted(values)
     for window in windows.values():
-        assert window.count == len(values)
+        assert (window.count, window.unique_users) == (len(values), 97)
         for name, quantile in PERCENTILES:
             estimate = getattr(window, name)
             assert percentile_rank_ok(ordered, quantile, estimate), f"{name}={estimate} of {window.key}"

@@ -17,15 +17,15 @@ from flink_service.replay import ReplayPlan, ReplayRefused, ReplaySettings, plan
 from harness.infra import Infra, local_flink, unique_name
 from harness.stores import fetch_rows, run_sql
 from tests.flink_service.test_job import base_time_ms
-from tests.oracle import expected_windows, generate_events
+from tests.oracle import expected_breakdown_windows, expected_windows, generate_events
 
 pytestmark = pytest.mark.flink
 HOUR_MS = 3_600_000
 
 
-def replay_settings(infra: Infra, topic: str, schema: str, flink_rest_url: str) -> ReplaySettings:
+def replay_settings(infra: Infra, topic: str, schema: str, flink_rest_url: str, **extra: Any) -> ReplaySettings:
     values: dict[str, Any] = {name.lower(): value for name, value in infra.service_env().items()}
-    return ReplaySettings(**values, kafka_events_topic=topic, postgres_schema=schema,
+    return ReplaySettings(**values | extra, kafka_events_topic=topic, postgres_schema=schema,
                           flink_rest_url=flink_rest_url, flink_job_name=unique_name("job"))
 
 
@@ -77,6 +77,33 @@ def test_replay_restores_exactly_the_oracle_rows_and_writes_a_new_spec(
     replay(settings, plan_replay(settings, from_ms, to_ms, "1m/1m", HOUR_MS))
     minutes = in_range(expected_windows(events + late, parse_window_specs("1m/1m")), from_ms, to_ms)
     assert stored(settings) == {**expected, **minutes}
+
+
+def test_replay_with_breakdowns_writes_the_oracle_windows_of_each_type_and_value(
+    infra: Infra, make_topic: Callable[..., str], pg_schema: str, flink_rest_url: str,
+) -> None:
+    """The breakdown aggregation, which then also gives each event type's windows, in the batch job."""
+    settings = replay_settings(infra, make_topic(partitions=2), pg_schema, flink_rest_url,
+                               breakdown_properties="country", breakdown_max_values=2)
+    base = base_time_ms()
+    events = generate_events(random.Random(29), start_ms=base, duration_ms=60_000, count=300,
+                             countries=("DE", "FR", "US"))
+    events += [Event(event_id="no-country", event_type="click", user_id="u-none", value=2.0,
+                     timestamp=base + 15_000, properties={})]
+    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap_servers})
+    for event in events:
+        producer.produce(settings.kafka_events_topic, event.to_kafka_value(), key=event.user_id)
+    assert producer.flush(30) == 0
+    from_ms, to_ms = base, base + 60_000
+    specs = parse_window_specs("30s/10s")
+    windows = [*expected_windows(events, specs).values(),
+               *expected_breakdown_windows(events, specs, ("country",), 2).values()]
+    expected = {window.identity: window for window in windows if from_ms <= window.window_start < to_ms}
+
+    replay(settings, plan_replay(settings, from_ms, to_ms, "30s/10s", HOUR_MS))
+    rows = fetch_rows(settings.postgres_dsn, settings.postgres_schema)
+    assert {row.identity: row for row in rows} == expected
+    assert len(rows) == len(expected)
 
 
 def test_a_range_older_than_what_kafka_retains_is_refused_naming_the_earliest_time(

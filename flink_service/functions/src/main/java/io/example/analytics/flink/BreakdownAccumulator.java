@@ -20,22 +20,46 @@ import org.apache.flink.core.memory.DataOutputView;
  *
  * At most {@code maxTracked} values are kept apart; a further new value joins {@link #other} as it arrives,
  * so memory stays bounded however many values a property takes. Which values stay apart is decided when the
- * window fires ({@link #ranked}): the most frequent ones.
+ * window fires ({@link #ranked}): the most frequent ones. Every event of the window is in exactly one of
+ * them, so their merge ({@link #whole}) is the window of the whole event type.
+ *
+ * The settings arrive with each event (an accumulator is created without arguments) and survive merges: a
+ * new, empty accumulator holds none yet, so merging takes the smallest cap and either side's flags.
  */
 public final class BreakdownAccumulator {
+    /** What the binary form starts with since it holds the flags (before, it started with maxTracked, > 0). */
+    private static final int FORMAT_WITH_FLAGS = -1;
+
     final Map<String, ValueStats> values = new HashMap<>();
     ValueStats other = new ValueStats();
     int maxTracked = Integer.MAX_VALUE;
+    /** Whether the window of the whole event type is emitted from this property's values too. */
+    boolean wholeType;
+    /** Whether values are sketched for percentiles. */
+    boolean percentiles;
 
-    void add(String value, String userId, double eventValue, int maxTracked) {
+    void add(String value, String userId, double eventValue, int maxTracked, boolean wholeType,
+             boolean percentiles) {
         this.maxTracked = maxTracked;
-        stats(value).add(userId, eventValue);
+        this.wholeType = wholeType;
+        this.percentiles = percentiles;
+        stats(value).add(userId, eventValue, percentiles);
     }
 
     void merge(BreakdownAccumulator that) {
         maxTracked = Math.min(maxTracked, that.maxTracked);
+        wholeType |= that.wholeType;
+        percentiles |= that.percentiles;
         that.values.forEach((value, stats) -> stats(value).merge(stats));
         other.merge(that.other);
+    }
+
+    /** Every event of the window in one series: what all values, kept apart or not, add up to. */
+    ValueStats whole() {
+        ValueStats whole = new ValueStats();
+        values.values().forEach(whole::merge);
+        whole.merge(other);
+        return whole;
     }
 
     private ValueStats stats(String value) {
@@ -104,6 +128,9 @@ public final class BreakdownAccumulator {
 
         @Override
         public void serialize(BreakdownAccumulator accumulator, DataOutputView out) throws IOException {
+            out.writeInt(FORMAT_WITH_FLAGS);
+            out.writeBoolean(accumulator.wholeType);
+            out.writeBoolean(accumulator.percentiles);
             out.writeInt(accumulator.maxTracked);
             out.writeInt(accumulator.values.size());
             for (Map.Entry<String, ValueStats> entry : accumulator.values.entrySet()) {
@@ -116,7 +143,15 @@ public final class BreakdownAccumulator {
         @Override
         public BreakdownAccumulator deserialize(DataInputView in) throws IOException {
             BreakdownAccumulator accumulator = new BreakdownAccumulator();
-            accumulator.maxTracked = in.readInt();
+            int first = in.readInt();
+            if (first == FORMAT_WITH_FLAGS) {
+                accumulator.wholeType = in.readBoolean();
+                accumulator.percentiles = in.readBoolean();
+                accumulator.maxTracked = in.readInt();
+            } else {  // the form before the flags: percentiles always on, no whole-type window
+                accumulator.percentiles = true;
+                accumulator.maxTracked = first;
+            }
             for (int remaining = in.readInt(); remaining > 0; remaining--) {
                 String value = in.readUTF();
                 accumulator.values.put(value, ValueStats.read(in));
@@ -140,7 +175,7 @@ public final class BreakdownAccumulator {
             return new Snapshot();
         }
 
-        /** No configuration: any version reads any other's bytes. */
+        /** No configuration: this version also reads the form before the flags. */
         public static final class Snapshot extends SimpleTypeSerializerSnapshot<BreakdownAccumulator> {
             public Snapshot() {
                 super(Serializer::new);

@@ -39,9 +39,9 @@ public final class BreakdownWindows extends AggregateFunction<Row[], BreakdownAc
     }
 
     public void accumulate(BreakdownAccumulator accumulator, String propertyValue, String userId, Double eventValue,
-                           Integer maxValues) {
+                           Integer maxValues, Boolean wholeType, Boolean percentiles) {
         this.maxValues = maxValues;
-        accumulator.add(propertyValue, userId, eventValue, maxValues * TRACKED_PER_KEPT);
+        accumulator.add(propertyValue, userId, eventValue, maxValues * TRACKED_PER_KEPT, wholeType, percentiles);
     }
 
     public void merge(BreakdownAccumulator accumulator, Iterable<BreakdownAccumulator> others) {
@@ -55,12 +55,18 @@ public final class BreakdownWindows extends AggregateFunction<Row[], BreakdownAc
         int keep = accumulator.maxTracked == Integer.MAX_VALUE ? maxValues
                 : accumulator.maxTracked / TRACKED_PER_KEPT;
         List<Map.Entry<String, ValueStats>> ranked = accumulator.ranked(keep, OTHER);
-        Row[] rows = new Row[ranked.size()];
-        for (int i = 0; i < rows.length; i++) {
-            ValueStats stats = ranked.get(i).getValue();
-            rows[i] = Row.of(ranked.get(i).getKey(), stats.count, stats.total, (long) stats.users.size(),
-                    stats.sketch.getQuantile(0.50), stats.sketch.getQuantile(0.95), stats.sketch.getQuantile(0.99));
+        Row[] rows = new Row[ranked.size() + (accumulator.wholeType ? 1 : 0)];
+        for (int i = 0; i < ranked.size(); i++) {
+            rows[i] = row(ranked.get(i).getKey(), ranked.get(i).getValue());
+        }
+        if (accumulator.wholeType) {
+            rows[ranked.size()] = row(null, accumulator.whole());
         }
         return rows;
+    }
+
+    private static Row row(String propertyValue, ValueStats stats) {
+        return Row.of(propertyValue, stats.count, stats.total, (long) stats.users.size(),
+                stats.quantile(0.50), stats.quantile(0.95), stats.quantile(0.99));
     }
 }

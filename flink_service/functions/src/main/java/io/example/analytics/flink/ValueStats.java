@@ -9,25 +9,44 @@ import org.apache.datasketches.memory.Memory;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
 
-/** The aggregate of one series in one window slice: count, sum of value, the distinct users, a KLL sketch. */
+/**
+ * The aggregate of one series in one window slice: count, sum of value, the distinct users, and a KLL sketch
+ * of the values when percentiles are on (null while no value was sketched, so none is kept when they are off).
+ */
 final class ValueStats {
     long count;
     double total;
     final Set<String> users = new HashSet<>();
-    final KllDoublesSketch sketch = KllDoublesSketch.newHeapInstance(ValuePercentiles.K);
+    KllDoublesSketch sketch;
 
-    void add(String userId, double value) {
+    void add(String userId, double value, boolean percentiles) {
         count++;
         total += value;
         users.add(userId);
-        sketch.update(value);
+        if (percentiles) {
+            sketch().update(value);
+        }
     }
 
     void merge(ValueStats other) {
         count += other.count;
         total += other.total;
         users.addAll(other.users);
-        sketch.merge(other.sketch);
+        if (other.sketch != null) {
+            sketch().merge(other.sketch);
+        }
+    }
+
+    private KllDoublesSketch sketch() {
+        if (sketch == null) {
+            sketch = KllDoublesSketch.newHeapInstance(ValuePercentiles.K);
+        }
+        return sketch;
+    }
+
+    /** The percentile of the values, or null when they were not sketched. */
+    Double quantile(double rank) {
+        return sketch == null || sketch.isEmpty() ? null : sketch.getQuantile(rank);
     }
 
     void write(DataOutputView out) throws IOException {
@@ -37,7 +56,7 @@ final class ValueStats {
         for (String user : users) {
             out.writeUTF(user);
         }
-        byte[] sketchBytes = sketch.toByteArray();
+        byte[] sketchBytes = sketch == null ? new byte[0] : sketch.toByteArray();
         out.writeInt(sketchBytes.length);
         out.write(sketchBytes);
     }
@@ -51,7 +70,9 @@ final class ValueStats {
         }
         byte[] sketchBytes = new byte[in.readInt()];
         in.readFully(sketchBytes);
-        stats.sketch.merge(KllDoublesSketch.heapify(Memory.wrap(sketchBytes)));
+        if (sketchBytes.length > 0) {
+            stats.sketch = KllDoublesSketch.heapify(Memory.wrap(sketchBytes));
+        }
         return stats;
     }
 }
