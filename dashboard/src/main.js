@@ -309,6 +309,7 @@ function render() {
   renderStatus(store);
   renderNotice(store);
   renderSkippedTotal();
+  renderMetricChoices(store);
   if (!types.everSettled) {
     // Until the snapshot is in, the ranking is a guess: only the axis of the picked range.
     chart.render([], [[]], rangeBounds(state).map((ms) => ms / 1000), METRICS[state.metric]);
@@ -529,6 +530,17 @@ function renderWindowSizes() {
   const sizes = [...new Set([...(knownSizes ?? []), state.windowSize])];
   el.windowSize.replaceChildren(...sizes.map((size) => new Option(knownSizes?.includes(size) ? size : `${size} (no data)`, size)));
   el.windowSize.value = state.windowSize;
+}
+
+/**
+ * Percentiles are offered once a window has them: with WINDOW_PERCENTILES=false the job writes none, and the
+ * page learns its settings from the data only. A percentile the URL asks for stays listed, so it can be left.
+ */
+function renderMetricChoices(store) {
+  const percentiles = store.percentiles || chartStore().percentiles;
+  for (const option of el.metric.options) {
+    if (!ADDITIVE.has(option.value)) option.hidden = !percentiles && option.value !== state.metric;
+  }
 }
 
 function renderControls() {

@@ -70,6 +70,7 @@ export class SizeStore {
     this.frontier = null; // newest window_start seen
     this.step = 0; // gcd of window_start differences: the slide
     this.origin = null;
+    this.percentiles = false; // whether any window had percentiles (the job's WINDOW_PERCENTILES)
   }
 
   upsert(window) {
@@ -77,6 +78,7 @@ export class SizeStore {
     let windows = this.byType.get(type);
     if (!windows) this.byType.set(type, (windows = new Map()));
     windows.set(window.window_start, window);
+    if (window.p50 != null) this.percentiles = true;
     const latest = this.latestByType.get(type);
     if (!latest || latest.window_start <= window.window_start) this.latestByType.set(type, window);
     if (this.origin === null) this.origin = window.window_start;

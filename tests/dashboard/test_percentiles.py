@@ -49,6 +49,7 @@ def test_percentile_metrics_on_cards_and_chart(dashboard: Dashboard) -> None:
     expect(legend_item(page, "purchase").locator(".value")).to_have_text("0")
     page.mouse.move(5, 5)
 
+    expect(page.locator("#metric-select option[value=p95]")).to_have_js_property("hidden", False)
     page.select_option("#metric-select", "p95")
     expect(page.locator("#chart-metric-label")).to_have_text("p95 of value")
     assert "metric=p95" in page.url
@@ -75,3 +76,17 @@ def test_percentile_metrics_on_cards_and_chart(dashboard: Dashboard) -> None:
     wait_settled(page)
     expect(page.locator("#metric-select")).to_have_value("p95")
     expect(legend_item(page, "purchase").locator(".value")).to_have_text("77.5")
+
+
+def test_percentiles_are_offered_once_a_window_has_them(dashboard: Dashboard) -> None:
+    """WINDOW_PERCENTILES=false: the job writes none, so the chart does not offer them until a window has some."""
+    base = newest_closed_start()
+    dashboard.write([make_window("click", base - k * SLIDE_MS, count=10 + k) for k in range(6)])
+    page = dashboard.open("?range=5m")
+    expect(card(page, "click").locator(".percentiles")).to_be_hidden()
+    for name in ("p50", "p95", "p99"):
+        expect(page.locator(f"#metric-select option[value={name}]")).to_have_js_property("hidden", True)
+    expect(page.locator("#metric-select option[value=unique_users]")).to_have_js_property("hidden", False)
+
+    dashboard.write([with_percentiles(make_window("click", base + SLIDE_MS, count=9), 1, 2, 3)])
+    expect(page.locator("#metric-select option[value=p95]")).to_have_js_property("hidden", False)
