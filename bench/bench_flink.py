@@ -36,7 +36,7 @@ from pathlib import Path
 from confluent_kafka import KafkaError, Message, Producer
 
 from bench.figures import Row, load_average, number, percentile, publish, ratio
-from bench.processes import TASKMANAGER_PID_FILES, descendants, live_pids
+from bench.processes import descendants, supervised_pids
 from contracts.events import encode_event, heartbeat_value, now_ms
 from contracts.settings import load_settings
 from contracts.windows import parse_window_specs
@@ -212,7 +212,7 @@ class MemoryWatch:
     """Peak resident memory of the local stack's TaskManagers and their Python workers, sampled every 0.5 s."""
 
     def __init__(self) -> None:
-        self.pids = live_pids(TASKMANAGER_PID_FILES)
+        self.pids = supervised_pids("taskmanager")
         self.peak = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)

@@ -30,7 +30,7 @@ from confluent_kafka import Producer
 from bench.bench_flink import WINDOWS_PER_EVENT, stored_count_sum
 from bench.bench_ingest import track_service
 from bench.figures import Row, load_average, number, publish
-from bench.processes import TASKMANAGER_PID_FILES, live_pids, tree_cpu_s
+from bench.processes import supervised_pids, tree_cpu_s
 from contracts.settings import load_settings
 from flink_service.heartbeat import send_heartbeats
 from flink_service.settings import Settings as JobSettings
@@ -79,9 +79,9 @@ class Measured:
 def pipeline_components(track_pid: int) -> list[Measured]:
     components = [
         Measured("track_service", [track_pid]),
-        Measured("kafka", live_pids("kafka/*.pid")),
-        Measured("flink taskmanager + python workers", live_pids(TASKMANAGER_PID_FILES)),
-        Measured("redis", live_pids("redis/*.pid")),
+        Measured("kafka", supervised_pids("kafka")),
+        Measured("flink taskmanager + python workers", supervised_pids("taskmanager")),
+        Measured("redis", supervised_pids("redis")),
     ]
     missing = [component.name for component in components if not component.roots]
     if missing:

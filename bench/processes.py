@@ -1,4 +1,4 @@
-"""CPU and pids of the stack's processes, read from /proc and the run folder's pid files (bench_pipeline,
+"""CPU and pids of the stack's processes, read from /proc, and supervisord (bench_pipeline,
 bench_flink, bench_single)."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from harness.infra import RUN_DIR
+from localstack.supervisor import Supervisor
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -49,14 +50,7 @@ def tree_cpu_s(root: int) -> float:
     return sum(process_cpu_s(pid) for pid in descendants(root))
 
 
-TASKMANAGER_PID_FILES = "flink/flink-*-taskexecutor.pid"
-
-
-def live_pids(pid_file_glob: str) -> list[int]:
-    """Pids listed in matching pid files that still run (the stack appends a line per restart)."""
-    pids = []
-    for path in RUN_DIR.glob(pid_file_glob):
-        for line in path.read_text().split():
-            if line.isdigit() and Path(f"/proc/{line}").exists():
-                pids.append(int(line))
-    return sorted(set(pids))
+def supervised_pids(*programs: str) -> list[int]:
+    """The pids of the local stack's programs that supervisord runs now."""
+    supervisor = Supervisor(RUN_DIR)
+    return [pid for program in programs if (pid := supervisor.pid(program))]

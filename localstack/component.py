@@ -3,12 +3,11 @@ and its health. `up` starts what is not running and waits until healthy; supervi
 
 from __future__ import annotations
 
-import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from localstack.processes import StackError, live_pids, log, log_tail, stop_unsupervised, wait_for
+from localstack.processes import StackError, log, log_tail, wait_for
 from localstack.settings import StackSettings
 from localstack.supervisor import ACTIVE_STATES, Program, Supervisor
 
@@ -46,35 +45,19 @@ class Component:
         """Called once the programs were started: returns when the component is ready."""
         self.wait_healthy()
 
-    def unsupervised_pids(self, program: Program) -> list[int]:
-        """Live processes of this program that supervisord does not own (an earlier version started them)."""
-        supervised = self.supervisor.pid(program.name)
-        return [pid for pid in live_pids(program.pid_file, program.pid_marker) if pid != supervised]
-
-    def unsupervised_pid(self, program: Program) -> int | None:
-        return next(iter(self.unsupervised_pids(program)), None)
-
     def running(self) -> bool:
         """Whether any of its programs runs (or is being restarted)."""
-        return any(self.supervisor.state(program.name) in ACTIVE_STATES or self.unsupervised_pid(program) is not None
-                   for program in self.programs())
+        return any(self.supervisor.state(program.name) in ACTIVE_STATES for program in self.programs())
 
     def describe(self) -> str:
         """Each program's state, pid and restart count, e.g. `RUNNING pid 42, 1 restart`."""
-        supervisor, parts = self.supervisor, []
+        supervisor, programs, parts = self.supervisor, self.programs(), []
         restarts = supervisor.restarts()
-        for program in self.programs():
-            outside = self.unsupervised_pid(program)
-            info = supervisor.info(program.name)
-            if outside is not None:
-                text = f"pid {outside}, not supervised"
-            elif info is None:
-                text = "STOPPED"
-            else:
-                count = restarts.get(program.name, 0)
-                pid = f" pid {info['pid']}" if info["pid"] else ""
-                text = f"{info['statename']}{pid}, {count} restart{'' if count == 1 else 's'}"
-            parts.append(text if len(self.programs()) == 1 else f"{program.name} {text}")
+        for program in programs:
+            info, count = supervisor.info(program.name), restarts.get(program.name, 0)
+            pid = f" pid {info['pid']}" if info and info["pid"] else ""
+            text = f"{info['statename']}{pid}, {count} restart{'' if count == 1 else 's'}" if info else "STOPPED"
+            parts.append(text if len(programs) == 1 else f"{program.name} {text}")
         return "; ".join(parts)
 
     def safe_healthy(self) -> bool:
@@ -95,8 +78,7 @@ class Component:
     def up(self) -> bool:
         """Start what is not running, then wait until healthy; True when this call started something."""
         supervisor = self.supervisor
-        missing = [program for program in self.programs()
-                   if supervisor.state(program.name) not in ACTIVE_STATES and self.unsupervised_pid(program) is None]
+        missing = [program for program in self.programs() if supervisor.state(program.name) not in ACTIVE_STATES]
         if not missing:
             if self.safe_healthy():
                 log(f"{self.name}: already running ({self.describe()}) at {self.url()}")
@@ -112,21 +94,13 @@ class Component:
         log(f"{self.name}: started in {time.monotonic() - started:.1f}s at {self.url()}")
         return True
 
-    def stop(self) -> None:
-        """Stop its programs (last first); supervisord exits once it runs nothing else."""
-        supervisor, stopped = self.supervisor, False
-        for program in reversed(self.programs()):
-            outside = self.unsupervised_pids(program)
-            if supervisor.state(program.name) in ACTIVE_STATES:
-                supervisor.stop(program.name)
-                stopped = True
-            for pid in outside:
-                stop_unsupervised(pid, program.name, signal.Signals[f"SIG{program.stop_signal}"])
-            if outside and program.pid_file:
-                program.pid_file.unlink(missing_ok=True)  # its pid may belong to another process later
-            stopped |= bool(outside)
-        log(f"{self.name}: {'stopped' if stopped else 'not running'}")
+    def stop(self) -> bool:
+        """Stop its programs (last first); supervisord exits once it runs nothing else. True if one ran."""
+        supervisor = self.supervisor
+        stopped = [supervisor.stop(program.name) for program in reversed(self.programs())]
+        log(f"{self.name}: {'stopped' if any(stopped) else 'not running'}")
         supervisor.shutdown_if_idle()
+        return any(stopped)
 
     def kill(self) -> None:
         """SIGKILL its programs, like a crash, without supervisord restarting them (for failure tests)."""

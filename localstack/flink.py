@@ -4,19 +4,17 @@ TaskManager, each a supervised program in the foreground, both in the run folder
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from flink_service.cluster import flink_home
 from localstack.component import Component
-from localstack.processes import StackError, live_pids, require_free_port, require_tool
+from localstack.processes import StackError, require_free_port, require_java
 from localstack.settings import FLINK_CONNECTOR_LIBS
-from localstack.supervisor import ACTIVE_STATES, Program
-
-TASKMANAGER_CLASS = "TaskManagerRunner"  # in the command line of a TaskManager process
+from localstack.supervisor import Program
 
 
 class Flink(Component):
@@ -47,10 +45,9 @@ class Flink(Component):
         # In the run folder, not a checkout: a PyFlink worker imports from its working directory first.
         return [
             Program(name, ["bash", str(bin_dir / script), "start-foreground"], self.log_dir / f"{role}.out",
-                    directory=self.home, environment=env, pid_file=self._pid_file(role), pid_marker=main_class)
-            for name, script, role, main_class in (
-                ("jobmanager", "jobmanager.sh", "standalonesession", "StandaloneSessionClusterEntrypoint"),
-                ("taskmanager", "taskmanager.sh", "taskexecutor", TASKMANAGER_CLASS))
+                    directory=self.home, environment=env)
+            for name, script, role in (("jobmanager", "jobmanager.sh", "standalonesession"),
+                                       ("taskmanager", "taskmanager.sh", "taskexecutor"))
         ]
 
     def client_env(self) -> dict[str, str]:
@@ -66,11 +63,6 @@ class Flink(Component):
         taskmanagers = self.overview().get("taskmanagers", 0)
         return isinstance(taskmanagers, int) and taskmanagers >= 1
 
-    def _pid_file(self, role: str) -> Path:
-        """Flink's own pid file of the role (its start scripts write one in FLINK_PID_DIR)."""
-        found = sorted(self.home.glob(f"flink-*-{role}.pid"))
-        return found[0] if found else self.home / f"flink-{os.environ.get('USER', '')}-{role}.pid"
-
     def write_config(self) -> None:
         import yaml
 
@@ -79,7 +71,6 @@ class Flink(Component):
         for item in (home / "conf").iterdir():
             if item.name != "config.yaml":
                 shutil.copy2(item, self.conf_dir / item.name)
-        config = yaml.safe_load((home / "conf" / "config.yaml").read_text())
         s = self.settings
         python = sys.executable
         overrides: dict[str, object] = {
@@ -109,17 +100,7 @@ class Flink(Component):
             "python.fn-execution.bundle.time": 100,
             "env.pid.dir": str(self.home),
         }
-        for dotted, value in overrides.items():
-            config[dotted] = value
-        # Flink reads flattened keys as well as nested ones; drop nested twins of what we override.
-        for dotted in overrides:
-            head, _, rest = dotted.partition(".")
-            node = config.get(head)
-            parts = rest.split(".")
-            while isinstance(node, dict) and len(parts) > 1:
-                node = node.get(parts.pop(0))
-            if isinstance(node, dict):
-                node.pop(parts[0], None)
+        config = {**flattened(yaml.safe_load((home / "conf" / "config.yaml").read_text())), **overrides}
         (self.conf_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
         self.lib_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -129,7 +110,7 @@ class Flink(Component):
             (self.lib_dir / jar.name).symlink_to(jar)
 
     def prepare(self, programs: list[Program]) -> None:
-        require_tool("java", "Java", "install a JDK 17 (apt-get install openjdk-17-jre-headless)")
+        require_java()
         if not any(FLINK_CONNECTOR_LIBS.glob("flink-sql-connector-kafka-*.jar")):
             raise StackError(f"Flink Kafka connector missing in {FLINK_CONNECTOR_LIBS}: run `make setup`")
         if any(program.name == "jobmanager" for program in programs):
@@ -137,11 +118,10 @@ class Flink(Component):
             require_free_port(self.settings.flink_rpc_port, "Flink JobManager RPC", "FLINK_RPC_PORT")
             self.write_config()
 
-    def taskmanager_pids(self) -> list[int]:
-        """Every live TaskManager process (Flink's pid file lists one per line)."""
-        return live_pids(self._pid_file("taskexecutor"), TASKMANAGER_CLASS)
 
-    def start_taskmanager(self) -> None:
-        """Start a TaskManager, unless supervisord runs one (after a crash it brings it back by itself)."""
-        if self.supervisor.state("taskmanager") not in ACTIVE_STATES:
-            self.supervisor.start([program for program in self.programs() if program.name == "taskmanager"])
+def flattened(node: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested YAML keys as dotted ones (Flink reads both), so that an override replaces its default."""
+    flat: dict[str, Any] = {}
+    for key, value in node.items():
+        flat.update(flattened(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
+    return flat

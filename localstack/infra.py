@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 
 from localstack.component import Component
-from localstack.processes import StackError, port_open, require_free_port, require_tool, wait_for
+from localstack.processes import StackError, port_open, require_free_port, require_java, require_tool, wait_for
 from localstack.settings import KAFKA_LIBS, PG_BIN
 from localstack.supervisor import Program
 
@@ -45,11 +45,7 @@ class Redis(Component):
         ]
         if self.settings.redis_password:
             cmd += ["--requirepass", self.settings.redis_password]
-        pid_file = self.home / "redis.pid"
-        # The pid file tells checkouts from before supervisord that Redis runs (else they try to start one).
-        cmd += ["--pidfile", str(pid_file)]
-        return [Program("redis", cmd, self.log_file, directory=self.home, pid_file=pid_file,
-                        pid_marker="redis-server")]
+        return [Program("redis", cmd, self.log_file, directory=self.home)]
 
     def prepare(self, programs: list[Program]) -> None:
         require_tool("redis-server", "redis-server", "run `make setup` (installs Debian's redis-server)")
@@ -72,7 +68,7 @@ class Postgres(Component):
                "-c", "listen_addresses=127.0.0.1"]
         user = "postgres" if os.geteuid() == 0 else None  # it refuses to run as root
         return [Program("postgres", cmd, self.log_file, directory=self.home, user=user, stop_signal="INT",
-                        stop_wait_s=60, pid_file=self.data_dir / "postmaster.pid", pid_marker="postgres")]
+                        stop_wait_s=60)]
 
     def _psql(self, database: str, sql: str) -> subprocess.CompletedProcess[str]:
         s = self.settings
@@ -102,13 +98,15 @@ class Postgres(Component):
             if os.geteuid() == 0:
                 shutil.chown(pwfile, "postgres", "postgres")
             pwfile.chmod(0o600)
-            subprocess.run(
+            initdb = subprocess.run(
                 as_postgres_user([str(PG_BIN / "initdb"), "-D", str(self.data_dir), "-U", self.settings.postgres_user,
                                   f"--pwfile={pwfile}", "--auth=scram-sha-256", "-E", "UTF8",
                                   "--locale=C.UTF-8"]),
-                check=True, capture_output=True, text=True,
+                capture_output=True, text=True,
             )
             pwfile.unlink()
+            if initdb.returncode != 0:
+                raise StackError(f"initdb failed: {initdb.stderr.strip()[-500:]}")
 
     def started(self) -> None:
         wait_for("PostgreSQL server", lambda: self._psql("postgres", "select 1").returncode == 0, 60, self.log_file)
@@ -141,7 +139,7 @@ class Kafka(Component):
     def _java(self, main_class: str, *args: str, heap: str = "256m") -> list[str]:
         return [
             "java", f"-Xmx{heap}", "-XX:+UseG1GC",
-            f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
+            "-Dlog4j2.level=WARN",  # log4j's default configuration (to the console) at WARN, as in containers/
             "-cp", f"{KAFKA_LIBS}/*", main_class, *args,
         ]
 
@@ -170,33 +168,13 @@ class Kafka(Component):
                 "",
             ])
         )
-        (self.home / "log4j2.properties").write_text(
-            "\n".join([
-                "status = warn",
-                "appender.out.type = Console",
-                "appender.out.name = out",
-                "appender.out.layout.type = PatternLayout",
-                "appender.out.layout.pattern = [%d] %p %m (%c)%n",
-                "rootLogger.level = INFO",
-                "rootLogger.appenderRef.out.ref = out",
-                "logger.kafka.name = kafka",
-                "logger.kafka.level = WARN",
-                "logger.apache.name = org.apache.kafka",
-                "logger.apache.level = WARN",
-                "",
-            ])
-        )
 
     def programs(self) -> list[Program]:
-        pid_file = self.home / "kafka.pid"
-        # The pid file tells checkouts from before supervisord that Kafka runs (else they try to start one).
-        cmd = ["bash", "-c", 'echo $$ > "$0" && exec "$@"', str(pid_file),
-               *self._java("kafka.Kafka", str(self.config_file), heap=self.settings.kafka_heap)]
-        return [Program("kafka", cmd, self.log_file, directory=self.home, stop_wait_s=60, pid_file=pid_file,
-                        pid_marker="kafka.Kafka")]
+        cmd = self._java("kafka.Kafka", str(self.config_file), heap=self.settings.kafka_heap)
+        return [Program("kafka", cmd, self.log_file, directory=self.home, stop_wait_s=60)]
 
     def prepare(self, programs: list[Program]) -> None:
-        require_tool("java", "Java", "install a JDK 17 (apt-get install openjdk-17-jre-headless)")
+        require_java()
         if not any(KAFKA_LIBS.glob("kafka_2.13-*.jar")):
             raise StackError(f"Kafka jars missing in {KAFKA_LIBS}: run `make setup` (Maven resolves them)")
         require_free_port(self.settings.kafka_port, "Kafka", "KAFKA_BOOTSTRAP_SERVERS")

@@ -1,14 +1,10 @@
-"""What the local stack checks before and after starting something: ports, tools, health, pids.
+"""What the local stack checks before and after starting something: ports, tools, health.
 
-Spawning, restarting and stopping are supervisord's job (localstack.supervisor). The pid helpers here
-only find and stop what runs outside it: a stack started by an earlier, unsupervised version.
-"""
+Spawning, restarting and stopping are supervisord's job (localstack.supervisor)."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -64,44 +60,5 @@ def require_tool(path: str | Path, what: str, fix: str) -> None:
         raise StackError(f"{what} not found ({path}): {fix}")
 
 
-def pid_alive(pid: int) -> bool:
-    """True while `pid` runs; a zombie (exited, not yet reaped) counts as gone."""
-    try:
-        os.kill(pid, 0)
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
-
-
-def live_pids(pid_file: Path | None, marker: str) -> list[int]:
-    """The live processes among the pids on the file's leading lines (one, or Flink's one per process;
-    PostgreSQL's postmaster.pid goes on with other lines) whose command line contains `marker`: a pid file
-    outlives its process, and on a busy machine the pid soon names another one (Flink's pid files keep
-    every pid they were given)."""
-    try:
-        lines = (pid_file or Path()).read_text().split("\n")
-    except OSError:
-        return []
-    pids = []
-    for line in lines:
-        if not line.strip().isdigit():
-            break
-        pids.append(int(line))
-    return [pid for pid in pids if pid_alive(pid) and marker in command_line(pid)]
-
-
-def command_line(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
-
-
-def stop_unsupervised(pid: int, name: str, sig: signal.Signals, timeout_s: float = 60) -> None:
-    """Stop a process an earlier, unsupervised version of the stack started: `sig`, then SIGKILL."""
-    os.kill(pid, sig)
-    still_alive = tenacity.Retrying(stop=tenacity.stop_after_delay(timeout_s), wait=tenacity.wait_fixed(0.2),
-                                    retry=tenacity.retry_if_result(bool), retry_error_callback=lambda state: True)
-    if still_alive(pid_alive, pid):
-        log(f"{name} did not stop on {sig.name}, killing it")
-        os.kill(pid, signal.SIGKILL)
+def require_java() -> None:
+    require_tool("java", "Java", "install a JDK 17 (apt-get install openjdk-17-jre-headless)")

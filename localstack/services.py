@@ -16,7 +16,7 @@ from flink_service.settings import Settings as JobSettings
 from localstack.component import Component
 from localstack.processes import log, require_free_port
 from localstack.settings import StackSettings
-from localstack.supervisor import ACTIVE_STATES, Program
+from localstack.supervisor import Program
 from sync_service.settings import Settings as SyncSettings
 from track_service.settings import Settings as TrackSettings
 
@@ -57,8 +57,7 @@ class ServiceProcess(Component):
 
     def programs(self) -> list[Program]:
         return [Program(self.name, [sys.executable, "-m", self.module, *self.args], self.log_file,
-                        environment=service_environment(self.settings), pid_file=self.home / f"{self.name}.pid",
-                        pid_marker=self.module)]
+                        environment=service_environment(self.settings))]
 
     def url(self) -> str:
         if self.port is None:
@@ -67,8 +66,6 @@ class ServiceProcess(Component):
 
     def healthy(self) -> bool:
         state = self.supervisor.state(self.name)
-        if self.unsupervised_pid(self.programs()[0]) is not None:
-            state = "RUNNING"
         if self.port is None or self.health_path is None:
             return state == "RUNNING"  # up for supervisord's start time: it did not crash at start
         if state not in {"STARTING", "RUNNING"}:
@@ -102,18 +99,11 @@ class FlinkJob(ServiceProcess):
     def started(self) -> None:
         self.wait_healthy(timeout_s=300)  # the first submit ships the job's Python code: slow on a busy machine
 
-    def stop(self) -> None:
+    def stop(self) -> bool:
+        if not super().stop():  # the keeper stops the job with a savepoint as it exits
+            return False
         settings = job_settings(self.settings)
-        if self.supervisor.state(self.name) in ACTIVE_STATES:
-            super().stop()  # the keeper stops the job with a savepoint as it exits
-        else:
-            from flink_service.submit import stop
-
-            try:
-                stop(settings)  # a job submitted without a keeper (earlier versions of the stack)
-            except OSError:
-                log(f"{self.name}: Flink not reachable, nothing to stop")
-                return
         savepoint = latest_savepoint(settings.flink_savepoint_dir, settings.flink_job_name)
         if savepoint:
             log(f"{self.name}: newest savepoint {savepoint} (the next `make dev` resumes from it)")
+        return True

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 
 from contracts.settings import load_settings
@@ -94,10 +93,6 @@ def main(argv: list[str] | None = None) -> int:
         return commands[args.command](settings, args.components)
     except StackError as error:
         print(f"[stack] error: {error}", file=sys.stderr)
-        return 1
-    except subprocess.CalledProcessError as error:
-        detail = (error.stderr or "").strip().splitlines()[-1:] if isinstance(error.stderr, str) else []
-        print(f"[stack] error: {' '.join(map(str, error.cmd))} failed: {' '.join(detail)}", file=sys.stderr)
         return 1
 
 

@@ -43,10 +43,6 @@ class Program:
     user: str | None = None
     stop_signal: str = "TERM"
     stop_wait_s: int = 30
-    # Where this server, or the unsupervised local stack of earlier versions, writes its pid, and what the
-    # command line of that process contains (a stale pid may name another process by now).
-    pid_file: Path | None = None
-    pid_marker: str = ""
 
     def section(self) -> str:
         def quoted(value: str) -> str:
@@ -178,10 +174,12 @@ class Supervisor:
         found = self.info(name)
         return int(found["pid"]) if found and found["pid"] else None
 
-    def stop(self, name: str) -> None:
-        """Stop it with its stop signal (SIGKILL after its stop wait) and wait until it has exited."""
-        if self.state(name) in ACTIVE_STATES:
-            self._rpc().stopProcess(name, True)
+    def stop(self, name: str) -> bool:
+        """Stop it with its stop signal (SIGKILL after its stop wait) and wait until it has exited; True if it ran."""
+        if self.state(name) not in ACTIVE_STATES:
+            return False
+        self._rpc().stopProcess(name, True)
+        return True
 
     def kill(self, name: str) -> None:
         """SIGKILL it, like a crash, but keep it down: told to stop first, supervisord does not restart it."""

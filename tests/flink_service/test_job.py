@@ -274,12 +274,9 @@ def test_taskmanager_killed_after_checkpoint_recovers_without_loss_or_doubles(
     stop = threading.Event()
     producer_thread = threading.Thread(target=keep_producing)
     producer_thread.start()
-    flink = local_flink()
-    victims = flink.taskmanager_pids()
-    assert victims, "no TaskManager process found to kill"
-    for pid in victims:
-        os.kill(pid, signal.SIGKILL)
-    flink.start_taskmanager()
+    victim = local_flink().supervisor.pid("taskmanager")
+    assert victim, "no supervised TaskManager found to kill"
+    os.kill(victim, signal.SIGKILL)  # supervisord starts another one
     producer_thread.join(60)
     job.heartbeat(base + 300_000)
 
