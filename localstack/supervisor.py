@@ -9,12 +9,13 @@ supervisord over its XML-RPC socket in the run folder; ordering and health gates
 from __future__ import annotations
 
 import hashlib
-import json
 import os
+import re
 import shlex
 import subprocess
 import sys
 import xmlrpc.client
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,7 +84,6 @@ class Supervisor:
         self.run_dir = run_dir.resolve()
         self.conf_file = self.run_dir / "supervisord.conf"
         self.programs_dir = self.run_dir / "supervisor"
-        self.restarts_file = self.run_dir / "restarts.json"
         self.log_file = self.run_dir / "supervisord.log"
         socket = self.run_dir / "supervisord.sock"
         if len(str(socket)) > MAX_SOCKET_PATH:
@@ -121,12 +121,6 @@ class Supervisor:
             "[supervisorctl]",
             f"serverurl=unix://{self.socket}",
             "",
-            "[eventlistener:restarts]",
-            f"command={shlex.join([sys.executable, '-m', 'localstack.restarts', str(self.restarts_file)])}",
-            "events=PROCESS_STATE_STARTING",
-            "stdout_logfile=NONE",  # its stdout speaks the listener protocol
-            f"stderr_logfile={self.run_dir / 'restarts.log'}",
-            "",
             "[include]",
             f"files={self.programs_dir}/*.conf",
             "",
@@ -136,7 +130,6 @@ class Supervisor:
         if self.answers():
             return
         self._write_main_config()
-        self.restarts_file.unlink(missing_ok=True)
         # supervisord daemonizes itself: it does not stay a child of this process.
         started = subprocess.run([sys.executable, "-m", "supervisor.supervisord", "-c", str(self.conf_file)],
                                  capture_output=True, text=True, cwd=self.run_dir)
@@ -190,17 +183,22 @@ class Supervisor:
             wait_for(f"{name} to be killed", lambda: self.state(name) not in ACTIVE_STATES, 30)
 
     def restarts(self) -> dict[str, int]:
-        """How often supervisord restarted each program by itself (kept by the `restarts` event listener)."""
+        """How often supervisord restarted each program by itself since it started: it logs every exit it did
+        not ask for (`exited: NAME`, a stop is `stopped: NAME`) and restarts it, unless it `gave up: NAME`."""
         try:
-            counts: dict[str, int] = json.loads(self.restarts_file.read_text())
-        except (OSError, ValueError):
+            since_start = self.log_file.read_text(errors="replace").rsplit(" supervisord started with pid ", 1)[-1]
+        except OSError:
             return {}
-        return counts
+        counts: Counter[str] = Counter()
+        for event, name in re.findall(r" (exited|gave up): (\S+) ", since_start):
+            counts[name] += 1 if event == "exited" else -1
+        return dict(counts)
 
     def shutdown_if_idle(self) -> None:
         """Shut supervisord down when none of its programs is active any more."""
         try:
-            programs = [p for p in self._rpc().getAllProcessInfo() if p["group"] != "restarts"]
+            ours = {conf.stem for conf in self.programs_dir.glob("*.conf")}
+            programs = [p for p in self._rpc().getAllProcessInfo() if p["name"] in ours]
         except OSError:
             return
         if any(program["statename"] in ACTIVE_STATES for program in programs):

@@ -117,3 +117,22 @@ def test_a_killed_server_is_restarted_counted_and_down_leaves_nothing(private_en
     assert "redis: stopped" in down.stdout
     assert second is not None and not Path(f"/proc/{second}").exists(), "redis outlived `down`"
     assert not supervisor.answers(), "supervisord outlived `down`"
+
+
+def test_restarts_are_the_exits_supervisord_logged_since_it_started(tmp_path: Path) -> None:
+    """Counted from supervisord's own log: an exit it did not ask for is followed by a restart, unless it gave
+    up on the program (FATAL); a stop is logged as `stopped:`; an earlier supervisord's exits do not count."""
+    (tmp_path / "supervisord.log").write_text("\n".join([
+        "2026-11-27 11:00:00,000 INFO supervisord started with pid 10",
+        "2026-11-27 11:00:01,000 WARN exited: redis (terminated by SIGKILL; not expected)",
+        "2026-11-27 11:46:53,532 INFO supervisord started with pid 25403",
+        "2026-11-27 11:47:25,261 WARN exited: taskmanager (terminated by SIGKILL; not expected)",
+        "2026-11-27 11:47:26,267 INFO spawned: 'taskmanager' with pid 27665",
+        "2026-11-27 11:48:00,000 INFO exited: track (exit status 0; expected)",
+        "2026-11-27 11:49:00,000 WARN exited: api (exit status 2; not expected)",
+        "2026-11-27 11:49:01,000 WARN exited: api (exit status 2; not expected)",
+        "2026-11-27 11:49:01,500 INFO gave up: api entered FATAL state, too many start retries too quickly",
+        "2026-11-27 11:50:00,000 INFO stopped: sync (terminated by SIGTERM)",
+        "",
+    ]))
+    assert Supervisor(tmp_path).restarts() == {"taskmanager": 1, "track": 1, "api": 1}
