@@ -85,6 +85,7 @@ class Supervisor:
         self.conf_file = self.run_dir / "supervisord.conf"
         self.programs_dir = self.run_dir / "supervisor"
         self.log_file = self.run_dir / "supervisord.log"
+        self.pid_file = self.run_dir / "supervisord.pid"
         socket = self.run_dir / "supervisord.sock"
         if len(str(socket)) > MAX_SOCKET_PATH:
             digest = hashlib.sha256(str(self.run_dir).encode()).hexdigest()[:16]
@@ -106,7 +107,7 @@ class Supervisor:
         self.conf_file.write_text("\n".join([
             "[supervisord]",
             f"logfile={self.log_file}",
-            f"pidfile={self.run_dir / 'supervisord.pid'}",
+            f"pidfile={self.pid_file}",
             f"childlogdir={self.run_dir}",
             f"directory={self.run_dir}",
             *(["user=root"] if os.geteuid() == 0 else []),  # says so, instead of a warning at every start
@@ -195,20 +196,14 @@ class Supervisor:
         return dict(counts)
 
     def shutdown_if_idle(self) -> None:
-        """Shut supervisord down when none of its programs is active any more."""
+        """Shut supervisord down, and wait until it has exited, when none of the stack's programs is active."""
+        ours = {conf.stem for conf in self.programs_dir.glob("*.conf")}
         try:
-            ours = {conf.stem for conf in self.programs_dir.glob("*.conf")}
-            programs = [p for p in self._rpc().getAllProcessInfo() if p["name"] in ours]
+            rpc = self._rpc()
+            if any(p["name"] in ours and p["statename"] in ACTIVE_STATES for p in rpc.getAllProcessInfo()):
+                return
+            rpc.shutdown()
         except OSError:
             return
-        if any(program["statename"] in ACTIVE_STATES for program in programs):
-            return
-        self._rpc().shutdown()
-        wait_for("supervisord to exit", lambda: not self.answers() and not self._pid_alive(), 30, self.log_file)
-
-    def _pid_alive(self) -> bool:
-        try:
-            os.kill(int((self.run_dir / "supervisord.pid").read_text()), 0)
-        except (OSError, ValueError):
-            return False
-        return True
+        # It removes its pid file last, once everything it ran has exited.
+        wait_for("supervisord to exit", lambda: not self.pid_file.exists(), 30, self.log_file)
