@@ -46,6 +46,11 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-*; touch "$stamp"
 fi
 
+# The jars are resolved again whenever localstack/pom.xml changes (a stamp named by its hash).
+jars_stamp="localstack/target/.resolved-$(sha256sum localstack/pom.xml | cut -c1-16)"
+if [ ! -f "$jars_stamp" ]; then
+  rm -rf localstack/target/kafka-libs localstack/target/flink-libs localstack/target/.resolved-*
+fi
 if ! ls localstack/target/kafka-libs/kafka_2.13-*.jar >/dev/null 2>&1; then
   say "resolving Kafka jars with Maven"
   mvn -q -B -f localstack/pom.xml dependency:copy-dependencies -P kafka \
@@ -56,6 +61,7 @@ if ! ls localstack/target/flink-libs/flink-sql-connector-kafka-*.jar >/dev/null 
   mvn -q -B -f localstack/pom.xml dependency:copy-dependencies -P 'flink,!kafka' \
     || die "Maven could not resolve flink-sql-connector-kafka (see above)"
 fi
+touch "$jars_stamp"
 
 functions_jar=flink_service/functions/target/event-functions.jar
 if [ ! -f "$functions_jar" ] || [ -n "$(find flink_service/functions/src flink_service/functions/pom.xml -newer "$functions_jar" 2>/dev/null | head -1)" ]; then
