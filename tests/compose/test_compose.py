@@ -39,7 +39,7 @@ SETTINGS_OF_SERVICE = {
     "track_service": "track_service.settings",
     "api_service": "api_service.settings",
     "sync_service": "sync_service.settings",
-    "flink-submit": "flink_service.settings",
+    "flink-submit": "flink_service.replay:ReplaySettings",  # the job's settings, and PostgreSQL's for the replay
     "flink-heartbeat": "flink_service.settings",
     "loadgen": "track_service.settings",
 }
@@ -287,11 +287,13 @@ def test_credentials_and_ports_come_from_env_with_defaults() -> None:
 # ---- Env vs the services' Settings ----------------------------------------------------------------
 
 
-def settings_class(module_name: str) -> type[BaseSettings]:
+def settings_class(name: str) -> type[BaseSettings]:
+    """`module` (its `Settings`) or `module:Class`."""
+    module_name, _, class_name = name.partition(":")
     package = module_name.split(".")[0]
     if importlib.util.find_spec(package) is None:
         pytest.skip(f"{package} does not exist yet: its container env cannot be checked")
-    cls: type[BaseSettings] = importlib.import_module(module_name).Settings
+    cls: type[BaseSettings] = getattr(importlib.import_module(module_name), class_name or "Settings")
     return cls
 
 
@@ -313,7 +315,7 @@ def test_container_env_is_what_the_settings_class_reads(
     env = env_of(services(resolved_demo)[service_name])
     fields = cls.model_fields
     unknown = {name for name in env if name.lower() not in fields} - NON_SETTINGS_ENV.get(service_name, set())
-    assert not unknown, f"{service_name}: compose passes {sorted(unknown)}, which {cls.__module__}.Settings ignores"
+    assert not unknown, f"{service_name}: compose passes {sorted(unknown)}, which {cls.__qualname__} ignores"
     missing = {name.upper() for name, field in fields.items() if must_be_passed(name, field)} - set(env)
     assert not missing, f"{service_name}: compose must pass {sorted(missing)} (no safe default in a container)"
     # And the values parse: load the Settings exactly as the container would.

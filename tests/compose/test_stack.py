@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from contracts.windows import parse_window_specs
 from flink_service.cluster import FlinkCluster
 from harness.compose_stack import ONE_SHOT_SERVICES, WRITE_KEY_PATH, ComposeStack, brought_up
 from harness.infra import unique_name
+from harness.stores import run_sql
 from harness.waiting import wait_until
 from harness.windows import WindowKey
 from tests.e2e.pipeline_check import (
@@ -185,6 +187,31 @@ def test_pipeline_matches_the_oracle_everywhere(stack: ComposeStack, first_histo
     check_against_oracle(pipeline, events, SPECS, types)
     first_history.update(types=types, events=events, windows=expected_windows(events, SPECS))
     wait_healthy(stack)
+
+
+def test_replay_in_the_stack_restores_deleted_history(stack: ComposeStack, first_history: dict[str, Any]) -> None:
+    """The documented command (docs/docker.md, "Replay") rebuilds the oracle check's windows after they were
+    deleted from PostgreSQL; a second run changes nothing."""
+    assert first_history, "runs after test_pipeline_matches_the_oracle_everywhere"
+    types, windows = first_history["types"], first_history["windows"]
+    starts = [key[2] for key in windows]
+
+    def iso(epoch_ms: int) -> str:
+        return datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+    replay = ("run", "--rm", "--no-deps", "flink-submit", "python", "-m", "flink_service.replay",
+              "--from", iso(min(starts)), "--to", iso(max(starts) + 1000), "--window-specs", "30s/10s,1m/1m")
+    run_sql(stack.postgres_dsn, "DELETE FROM metrics WHERE event_type = ANY(ARRAY[{}])".format(
+        ",".join(f"'{t}'" for t in types)))
+    assert pg_windows(stack.postgres_dsn, "public", types, LABELS) == {}
+    started = time.monotonic()
+    done = stack.run(*replay, timeout_s=600)
+    print(f"\n[compose-tier] replay in {time.monotonic() - started:.0f} s: {done.stdout.strip()[-400:]}")
+    assert "windows written" in done.stdout, done.stdout + done.stderr
+    assert pg_windows(stack.postgres_dsn, "public", types, LABELS) == windows
+    stack.run(*replay, timeout_s=600)
+    assert pg_windows(stack.postgres_dsn, "public", types, LABELS) == windows
+    assert history(stack, first_history["events"], types) == windows
 
 
 def test_a_killed_taskmanager_recovers_from_its_checkpoint(stack: ComposeStack) -> None:
