@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.figures import machine
 from harness.compose_stack import ComposeStack, container_address
 from harness.infra import REPO_ROOT
 from tests.compose import faults
@@ -62,10 +63,14 @@ class ChaosRun:
         address = container_address(victim)
         others = [w for w in self.watchers if w.closed_at is None and w.served_by != address]
         restarts = faults.job_restarts(self.stack)
+        # A TaskManager back after an earlier loss stays idle (the job keeps running where it restarted):
+        # killing it must not restart the job.
+        runs_tasks = kind == "taskmanager" and faults.slots_in_use(self.stack).get(victim, 0) > 0
         faults.kill(victim)
         killed_at = time.monotonic()
         self.kills[kind] += 1
-        self.timeline.note(f"killed {service} ({victim[:12]})")
+        idle = " (idle: it ran none of the job's tasks)" if kind == "taskmanager" and not runs_tasks else ""
+        self.timeline.note(f"killed {service} ({victim[:12]}){idle}")
         if kind == "api_service":
             try:
                 faults.wait_for(lambda: all(w.windows(self.types, after=killed_at) for w in others), 60,
@@ -73,7 +78,7 @@ class ChaosRun:
                 self.survivors_kept_receiving.append(all(w.closed_at is None for w in others))
             except TimeoutError:
                 self.survivors_kept_receiving.append(False)
-        if kind == "taskmanager":
+        if runs_tasks:
             faults.wait_for(lambda: faults.job_restarts(self.stack) > restarts, 120, "the job restarted")
         time.sleep(max(0.0, self.rng.uniform(10, 40) - (time.monotonic() - killed_at)))
         faults.start(victim)
@@ -139,8 +144,10 @@ def record(path: Path, result: str, minutes: float, seed: int) -> None:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True,
                             text=True).stdout.strip()
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    box = machine()
     header = (f"Last run: {datetime.now(UTC):%d %b %Y %H:%M} UTC, commit {commit}, `make chaos` ({minutes:g} min, "
-              f"seed {seed}), {os.cpu_count()} cores shared with other test runs (load average {load} at the end):")
+              f"seed {seed}), on {box['nproc']} cores ({box['cpu']}, {box['memory']}) shared with other test runs "
+              f"(load average {load} at the end):")
     text = path.read_text()
     begin, end = MARKERS
     pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.S)

@@ -267,13 +267,19 @@ def job_restarts(stack: ComposeStack) -> int:
     return int(float(metrics[0]["value"])) if metrics else 0
 
 
+def slots_in_use(stack: ComposeStack) -> dict[str, int]:
+    """TaskManager container -> how many of its slots run tasks (0: idle, e.g. back after a loss while the job
+    kept running on the other)."""
+    by_address = {container_address(cid): cid for cid in stack.container_ids("taskmanager")}
+    return {by_address[tm["id"].split(":", 1)[0]]: tm["slotsNumber"] - tm["freeSlots"]
+            for tm in stack.flink().get_json("/taskmanagers")["taskmanagers"]
+            if tm["id"].split(":", 1)[0] in by_address}
+
+
 def busiest_taskmanager(stack: ComposeStack) -> str:
     """The container of the TaskManager running the most of the job's slots."""
-    taskmanagers = stack.flink().get_json("/taskmanagers")["taskmanagers"]
-    busiest = max(taskmanagers, key=lambda tm: tm["slotsNumber"] - tm["freeSlots"])
-    address = busiest["id"].split(":", 1)[0]
-    by_address = {container_address(cid): cid for cid in stack.container_ids("taskmanager")}
-    return by_address[address]
+    in_use = slots_in_use(stack)
+    return max(in_use, key=lambda cid: in_use[cid])
 
 
 def healthy(stack: ComposeStack) -> bool:

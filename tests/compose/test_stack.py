@@ -201,8 +201,9 @@ def test_replay_in_the_stack_restores_deleted_history(stack: ComposeStack, first
 
     replay = ("run", "--rm", "--no-deps", "flink-submit", "python", "-m", "flink_service.replay",
               "--from", iso(min(starts)), "--to", iso(max(starts) + 1000), "--window-specs", "30s/10s,1m/1m")
-    run_sql(stack.postgres_dsn, "DELETE FROM metrics WHERE event_type = ANY(ARRAY[{}])".format(
-        ",".join(f"'{t}'" for t in types)))
+    quoted = ",".join(f"'{name}'" for name in types)
+    sizes = ",".join(f"'{label}'" for label in LABELS)
+    run_sql(stack.postgres_dsn, f"DELETE FROM metrics WHERE event_type IN ({quoted}) AND window_size IN ({sizes})")
     assert pg_windows(stack.postgres_dsn, "public", types, LABELS) == {}
     started = time.monotonic()
     done = stack.run(*replay, timeout_s=600)
