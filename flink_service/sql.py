@@ -139,8 +139,15 @@ CREATE TEMPORARY VIEW {branch.valid} AS
 SELECT event_type, user_id, event_value, ts, breakdowns FROM {branch.parsed} WHERE problem IS NULL"""
 
 
-def breakdown_view(branch: Branch = LIVE) -> str:
-    """One row per valid event and breakdown property (BREAKDOWN_PROPERTIES), with the event's value of it."""
+def breakdown_view(branch: Branch = LIVE, properties: int = 0) -> str:
+    """One row per valid event and breakdown property (BREAKDOWN_PROPERTIES), with the event's value of it.
+    With one property, its pair is read from the array straight away: no UNNEST (a correlate per record)."""
+    if properties == 1:
+        return f"""
+CREATE TEMPORARY VIEW {branch.broken_down} AS
+SELECT event_type, user_id, event_value, ts, breakdowns[1].property AS property,
+  breakdowns[1].property_value AS property_value
+FROM {branch.valid}"""
     return f"""
 CREATE TEMPORARY VIEW {branch.broken_down} AS
 SELECT event_type, user_id, event_value, ts, b.property, b.property_value
@@ -166,7 +173,7 @@ def views_ddl(max_future_s: int, breakdown_properties: tuple[str, ...], branch: 
               batch: bool = False) -> list[str]:
     """The parsed, valid and broken-down views of a branch."""
     return [parsed_view(max_future_s, breakdown_properties, batch, branch), valid_view(branch),
-            breakdown_view(branch)]
+            breakdown_view(branch, len(breakdown_properties))]
 
 
 # The columns of every window query, in the order the Redis writer takes them (breakdown columns NULL for
