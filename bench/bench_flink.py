@@ -36,7 +36,7 @@ from pathlib import Path
 from confluent_kafka import KafkaError, Message, Producer
 
 from bench.figures import Row, load_average, number, percentile, publish, ratio
-from bench.processes import descendants, supervised_pids
+from bench.processes import descendants, supervised_pids, tree_cpu_s
 from contracts.events import encode_event, heartbeat_value, now_ms
 from contracts.settings import load_settings
 from contracts.windows import parse_window_specs
@@ -70,6 +70,14 @@ class DrainFigures:
     max_unique_users: int  # in one window
     taskmanagers: int
     taskmanager_peak_rss_mb: float  # JVMs and their Python workers, over the drain
+    # CPU seconds the TaskManagers (and their Python workers) spent from the submit to the last window: the
+    # job's work whatever else shares the cores (other jobs in the same TaskManagers count too: see
+    # other_running_jobs), so runs compare better on a loaded machine than by their wall-clock rates.
+    taskmanager_cpu_s: float = float("nan")
+
+    @property
+    def events_per_taskmanager_cpu_s(self) -> float:
+        return self.events / self.taskmanager_cpu_s if self.taskmanager_cpu_s > 0 else float("nan")
 
 
 @dataclass
@@ -120,7 +128,8 @@ class FlinkResult:
              f"{drain.drain_s:.0f} s from RUNNING, first window at {drain.first_window_after_s:.0f} s; "
              f"{number(drain.events_per_s_after_first_window, ' events/s')} after it; {self.features}; "
              f"up to {drain.max_unique_users:,} users in a window; "
-             f"TaskManager peak {drain.taskmanager_peak_rss_mb:,.0f} MiB"],
+             f"TaskManager peak {drain.taskmanager_peak_rss_mb:,.0f} MiB, {drain.taskmanager_cpu_s:.1f} CPU-s "
+             f"({number(drain.events_per_taskmanager_cpu_s, ' events/CPU-s')})"],
         ]  # fmt: skip
         if live:
             lag = f"p50 {live.lag_p50_ms:.0f} ms, p99 {live.lag_p99_ms:.0f} ms"
@@ -247,6 +256,7 @@ def run_drain(job: PrivateJob, events: int, event_rate: int, timeout_s: float, u
     collector = UpdatesCollector(job.redis_client, job.keys.updates_channel).start()
     load_before = load_average()
     memory = MemoryWatch()
+    cpu_before_s = sum(tree_cpu_s(pid) for pid in memory.pids)
     job.submit()
     running_ms = job.running_since_ms()
     target = events * WINDOWS_PER_EVENT
@@ -257,6 +267,9 @@ def run_drain(job: PrivateJob, events: int, event_rate: int, timeout_s: float, u
         raise TimeoutError(f"drain: {error} (they hold {distinct_count_sum(collector):,})") from None
     finally:
         collector.stop()
+    # A TaskManager restarted meanwhile (its CPU time gone with it) leaves the figure unknown.
+    cpu_s = (sum(tree_cpu_s(pid) for pid in memory.pids) - cpu_before_s
+             if supervised_pids("taskmanager") == memory.pids else float("nan"))
     arrivals = [arrival for arrival in collector.arrivals if arrival.window.window_size == WINDOW_LABEL]
     first_s = min(arrival.at_s for arrival in arrivals)
     last_s = max(arrival.at_s for arrival in arrivals)
@@ -268,7 +281,7 @@ def run_drain(job: PrivateJob, events: int, event_rate: int, timeout_s: float, u
         events_per_s_after_first_window=events / (last_s - first_s) if last_s > first_s else float("nan"),
         load_before=load_before, load_after=load_average(), other_running_jobs=job.other_running_jobs(),
         users=users, max_unique_users=max_unique_users(collector), taskmanagers=len(memory.pids),
-        taskmanager_peak_rss_mb=memory.peak / 2**20,
+        taskmanager_peak_rss_mb=memory.peak / 2**20, taskmanager_cpu_s=cpu_s,
     )  # fmt: skip
 
 
