@@ -17,12 +17,16 @@ Against the running local stack, on its own topic, consumer groups, Redis key pr
    that partition's watermark to >= window_end - 1 ms (watermark = max timestamp - WATERMARK_DELAY_S);
    the lag is the pub/sub arrival minus that moment. The cruder window_end + delay (wall clock) is
    reported beside it.
+4. With --replay, the replay (`python -m flink_service.replay`, a bounded batch job) rebuilds the drain's
+   windows from the same topic into a PostgreSQL schema of its own: its rate is the events over the time from
+   its job's RUNNING timestamp to the command's exit (every window written), compared with the drain's.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import random
 import subprocess
 import sys
@@ -38,10 +42,13 @@ from confluent_kafka import KafkaError, Message, Producer
 from bench.figures import Row, load_average, number, percentile, publish, ratio
 from bench.processes import descendants, supervised_pids, tree_cpu_s
 from contracts.events import encode_event, heartbeat_value, now_ms
-from contracts.settings import load_settings
+from contracts.settings import PostgresSettings, load_settings, to_env
 from contracts.windows import parse_window_specs
+from flink_service.replay import ms_iso
 from flink_service.settings import Settings
 from harness.flink_job import PrivateJob
+from harness.infra import local_flink, unique_name
+from harness.stores import drop_schemas, fetch_rows
 from harness.waiting import wait_until
 from harness.windows import UpdatesCollector
 from localstack.settings import KAFKA_LIBS
@@ -74,6 +81,7 @@ class DrainFigures:
     # job's work whatever else shares the cores (other jobs in the same TaskManagers count too: see
     # other_running_jobs), so runs compare better on a loaded machine than by their wall-clock rates.
     taskmanager_cpu_s: float = float("nan")
+    start_ms: int = 0  # the first event's time
 
     @property
     def events_per_taskmanager_cpu_s(self) -> float:
@@ -111,6 +119,18 @@ class LiveFigures:
 
 
 @dataclass
+class ReplayFigures:
+    command: str
+    events: int
+    windows_written: int  # rows in the replay's own schema, every window spec
+    running_to_exit_s: float
+    wall_s: float  # the whole command: planning, submission, the job, the last write
+    events_per_s: float
+    load_before: float
+    load_after: float
+
+
+@dataclass
 class FlinkResult:
     parallelism: int
     features: str  # percentiles, breakdowns
@@ -119,6 +139,7 @@ class FlinkResult:
     job_vs_consumer_perf: float
     live: LiveFigures | None
     other_running_jobs: int  # on the cluster during the drain
+    replay: ReplayFigures | None = None
 
     def summary_rows(self) -> list[Row]:
         drain, perf, live = self.drain, self.consumer_perf, self.live
@@ -131,6 +152,13 @@ class FlinkResult:
              f"TaskManager peak {drain.taskmanager_peak_rss_mb:,.0f} MiB, {drain.taskmanager_cpu_s:.1f} CPU-s "
              f"({number(drain.events_per_taskmanager_cpu_s, ' events/CPU-s')})"],
         ]  # fmt: skip
+        if self.replay:
+            replay = self.replay
+            rows.append([f"Replay of the same {replay.events:,} events", number(replay.events_per_s, " events/s"),
+                         f"the drain {number(drain.events_per_s, ' events/s')}",
+                         ratio(replay.events_per_s / drain.events_per_s),
+                         f"{replay.running_to_exit_s:.0f} s from RUNNING to the last window written "
+                         f"({replay.wall_s:.0f} s for the whole command), {replay.windows_written:,} windows"])
         if live:
             lag = f"p50 {live.lag_p50_ms:.0f} ms, p99 {live.lag_p99_ms:.0f} ms"
             crude = f"p50 {live.lag_from_window_end_plus_delay_p50_ms:.0f} ms"
@@ -281,7 +309,36 @@ def run_drain(job: PrivateJob, events: int, event_rate: int, timeout_s: float, u
         events_per_s_after_first_window=events / (last_s - first_s) if last_s > first_s else float("nan"),
         load_before=load_before, load_after=load_average(), other_running_jobs=job.other_running_jobs(),
         users=users, max_unique_users=max_unique_users(collector), taskmanagers=len(memory.pids),
-        taskmanager_peak_rss_mb=memory.peak / 2**20, taskmanager_cpu_s=cpu_s,
+        taskmanager_peak_rss_mb=memory.peak / 2**20, taskmanager_cpu_s=cpu_s, start_ms=start_ms,
+    )  # fmt: skip
+
+
+def run_replay(job: PrivateJob, drain: DrainFigures, window_specs: str) -> ReplayFigures:
+    """Replay the drain's event-time range from its topic into a schema of its own (dropped afterwards)."""
+    schema = unique_name("replay", owner="bench").replace("-", "_")
+    pg = load_settings(PostgresSettings)
+    end_ms = drain.start_ms + int(drain.event_time_span_s * 1000)
+    cmd = [sys.executable, "-m", "flink_service.replay", "--from", ms_iso(drain.start_ms - 60_000),
+           "--to", ms_iso(end_ms + 60_000), "--window-specs", window_specs]
+    env = {**os.environ, **to_env(job.settings), **local_flink().client_env(), "POSTGRES_SCHEMA": schema}
+    known = {summary.job_id for summary in job.cluster.jobs()}
+    load_before = load_average()
+    print(f"replay: {' '.join(cmd[1:])}", file=sys.stderr)
+    started = time.time()
+    try:
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
+        exited = time.time()
+        if done.returncode != 0:
+            raise RuntimeError(f"replay failed (exit {done.returncode}): {done.stdout[-3000:]}{done.stderr[-3000:]}")
+        replay_job = next(summary.job_id for summary in job.cluster.jobs() if summary.job_id not in known)
+        running_s = int(job.cluster.job(replay_job)["timestamps"]["RUNNING"]) / 1000
+        written = len(fetch_rows(pg.postgres_dsn, schema))
+    finally:
+        drop_schemas(pg.postgres_dsn, [schema])
+    return ReplayFigures(
+        command=" ".join(["python", *cmd[1:]]), events=drain.events, windows_written=written,
+        running_to_exit_s=exited - running_s, wall_s=exited - started, events_per_s=drain.events / (exited - running_s),
+        load_before=load_before, load_after=load_average(),
     )  # fmt: skip
 
 
@@ -426,6 +483,8 @@ def main() -> int:
     parser.add_argument("--window-specs", default=WINDOW_SPEC,
                         help="WINDOW_SPECS of the job, e.g. the history tiers 30s/10s,1m/1m,5m/5m,1h/1h; must hold "
                         f"{WINDOW_SPEC} (its windows tell when the drain is done)")
+    parser.add_argument("--replay", action="store_true",
+                        help="also replay the drain's range into PostgreSQL and compare its rate (issue 17)")
     parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
     args = parser.parse_args()
     if WINDOW_SPEC not in [str(spec) for spec in parse_window_specs(args.window_specs)]:
@@ -444,11 +503,12 @@ def main() -> int:
         job.other_groups.append(f"bench-perf-{uuid.uuid4().hex[:8]}")
         perf = consumer_perf(job.settings.kafka_bootstrap_servers, job.topic, drain.records_in_topic,
                              job.other_groups[-1])
+        replay = run_replay(job, drain, args.window_specs) if args.replay else None
         live = run_live(job, args.live_seconds, args.live_rate, args.live_event_types) if args.live_seconds else None
     finally:
         job.close()
     publish(FlinkResult(args.parallelism, described, drain, perf, drain.events_per_s / perf.fetch_msg_per_s, live,
-                        drain.other_running_jobs), args.json)
+                        drain.other_running_jobs, replay), args.json)
     return 0
 
 
