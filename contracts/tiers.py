@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from contracts.windows import WindowSpec, format_duration, parse_duration_s
+from contracts.windows import WindowSpec, comma_pairs, format_duration, parse_duration_s
 
 # Every tier of the default WINDOW_SPECS with its retention: the live windows for a week of detail, minutes for a
 # month, five minutes for a quarter (a day in 288 points), hours for two years (a year in 8,760 rows per series).
@@ -46,12 +46,7 @@ def parse_retention(text: str) -> dict[str, int | None]:
     """'30s=7d,1m=30d' -> {'30s': 604800, '1m': 2592000}: window size label -> seconds (None: forever).
     A size is read as WINDOW_SPECS labels it ('60s' is '1m')."""
     retention: dict[str, int | None] = {}
-    for part in text.split(","):
-        if not part.strip():
-            continue
-        size, sep, kept = part.partition("=")
-        if not sep:
-            raise ValueError(f"bad entry {part.strip()!r}: use SIZE=RETENTION, e.g. 30s=7d")
+    for size, kept in comma_pairs(text, "=", "entry", "SIZE=RETENTION, e.g. 30s=7d"):
         label = format_duration(parse_duration_s(size))
         if label in retention:
             raise ValueError(f"window size {label} is given twice")

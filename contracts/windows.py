@@ -8,6 +8,7 @@ When a window counts as closed is decided here too (`is_closed`, `last_closed_st
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 _UNITS_S = {"s": 1, "m": 60, "h": 3600}
@@ -69,16 +70,22 @@ class WindowSpec:
         return f"{format_duration(self.size_s)}/{format_duration(self.slide_s)}"
 
 
-def parse_window_specs(text: str) -> list[WindowSpec]:
-    """'30s/10s,5m/1m' -> two specs. Labels must be unique, since they key the Redis data."""
-    specs: list[WindowSpec] = []
+def comma_pairs(text: str, sep: str, what: str, usage: str) -> Iterator[tuple[str, str]]:
+    """'a/b,c/d' -> ('a', 'b'), ('c', 'd') for sep '/', blank entries skipped; an entry without `sep` is a
+    ValueError naming it as a bad `what` and saying `usage`."""
     for part in text.split(","):
         if not part.strip():
             continue
-        size, sep, slide = part.partition("/")
-        if not sep:
-            raise ValueError(f"bad window spec {part.strip()!r}: use SIZE/SLIDE, e.g. '30s/10s'")
-        specs.append(WindowSpec(parse_duration_s(size), parse_duration_s(slide)))
+        left, found, right = part.partition(sep)
+        if not found:
+            raise ValueError(f"bad {what} {part.strip()!r}: use {usage}")
+        yield left, right
+
+
+def parse_window_specs(text: str) -> list[WindowSpec]:
+    """'30s/10s,5m/1m' -> two specs. Labels must be unique, since they key the Redis data."""
+    specs = [WindowSpec(parse_duration_s(size), parse_duration_s(slide))
+             for size, slide in comma_pairs(text, "/", "window spec", "SIZE/SLIDE, e.g. '30s/10s'")]
     if not specs:
         raise ValueError("no window spec given: use e.g. '30s/10s'")
     labels = [spec.label for spec in specs]
