@@ -10,9 +10,11 @@ through the FastAPI app, which gives the documented answer or error. Both paths 
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -64,16 +66,19 @@ _CHECKS: dict[str, Callable[[str], Any]] = {
 class _Read:
     endpoint: Callable[..., Awaitable[Response]]
     stores: tuple[str, ...]  # the `app.state` attributes it takes, by the same names
-    parameters: frozenset[str]
+
+    @cached_property
+    def parameters(self) -> frozenset[str]:
+        """The endpoint's query parameters: its own, the stores aside."""
+        return frozenset(inspect.signature(self.endpoint).parameters) - set(self.stores)
 
 
-_SERIES = frozenset({"event_type", "window_size", "limit", "breakdown"})
-_NEWEST = _Read(newest_windows, ("realtime", "history"), _SERIES)
+_NEWEST = _Read(newest_windows, ("realtime", "history"))
 READS = {
     "/metrics": _NEWEST,
     "/metrics/metrics": _NEWEST,
-    "/metrics/realtime": _Read(get_realtime, ("realtime",), _SERIES),
-    "/metrics/history": _Read(get_history, ("realtime", "history", "settings"), frozenset(_CHECKS)),
+    "/metrics/realtime": _Read(get_realtime, ("realtime",)),
+    "/metrics/history": _Read(get_history, ("realtime", "history", "settings")),
 }
 
 

@@ -331,13 +331,13 @@ def run_replay(job: PrivateJob, drain: DrainFigures, window_specs: str) -> Repla
         if done.returncode != 0:
             raise RuntimeError(f"replay failed (exit {done.returncode}): {done.stdout[-3000:]}{done.stderr[-3000:]}")
         replay_job = next(summary.job_id for summary in job.cluster.jobs() if summary.job_id not in known)
-        running_s = int(job.cluster.job(replay_job)["timestamps"]["RUNNING"]) / 1000
+        running_to_exit_s = exited - int(job.cluster.job(replay_job)["timestamps"]["RUNNING"]) / 1000
         written = len(fetch_rows(pg.postgres_dsn, schema))
     finally:
         drop_schemas(pg.postgres_dsn, [schema])
     return ReplayFigures(
         command=" ".join(["python", *cmd[1:]]), events=drain.events, windows_written=written,
-        running_to_exit_s=exited - running_s, wall_s=exited - started, events_per_s=drain.events / (exited - running_s),
+        running_to_exit_s=running_to_exit_s, wall_s=exited - started, events_per_s=drain.events / running_to_exit_s,
         load_before=load_before, load_after=load_average(),
     )  # fmt: skip
 
