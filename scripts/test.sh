@@ -36,7 +36,7 @@ echo "[test] mypy"
 .venv/bin/mypy . || exit 1
 echo "[test] pytest"
 export ANALYTICS_STACK=local
-.venv/bin/pytest -p no:cacheprovider -v -rs "$@" || exit $?
+.venv/bin/pytest -p no:cacheprovider -v -rfEs "$@" || exit $?
 
 [ "${SKIP_COMPOSE_TIER:-0}" = 1 ] && { echo "[test] SKIP_COMPOSE_TIER=1: the Compose tier did not run"; exit 0; }
 # The local stack's memory and CPU go back before the containers start.
