@@ -123,6 +123,7 @@ class ReplayFigures:
     command: str
     events: int
     windows_written: int  # rows in the replay's own schema, every window spec
+    parallelism: int  # of the replay's batch job
     running_to_exit_s: float
     wall_s: float  # the whole command: planning, submission, the job, the last write
     events_per_s: float
@@ -158,7 +159,8 @@ class FlinkResult:
                          f"the drain {number(drain.events_per_s, ' events/s')}",
                          ratio(replay.events_per_s / drain.events_per_s),
                          f"{replay.running_to_exit_s:.0f} s from RUNNING to the last window written "
-                         f"({replay.wall_s:.0f} s for the whole command), {replay.windows_written:,} windows"])
+                         f"({replay.wall_s:.0f} s for the whole command), {replay.windows_written:,} windows, "
+                         f"parallelism {replay.parallelism} (the drain's: {self.parallelism})"])
         if live:
             lag = f"p50 {live.lag_p50_ms:.0f} ms, p99 {live.lag_p99_ms:.0f} ms"
             crude = f"p50 {live.lag_from_window_end_plus_delay_p50_ms:.0f} ms"
@@ -313,13 +315,13 @@ def run_drain(job: PrivateJob, events: int, event_rate: int, timeout_s: float, u
     )  # fmt: skip
 
 
-def run_replay(job: PrivateJob, drain: DrainFigures, window_specs: str) -> ReplayFigures:
+def run_replay(job: PrivateJob, drain: DrainFigures, window_specs: str, parallelism: int) -> ReplayFigures:
     """Replay the drain's event-time range from its topic into a schema of its own (dropped afterwards)."""
     schema = unique_name("replay", owner="bench").replace("-", "_")
     pg = load_settings(PostgresSettings)
     end_ms = drain.start_ms + int(drain.event_time_span_s * 1000)
     cmd = [sys.executable, "-m", "flink_service.replay", "--from", ms_iso(drain.start_ms - 60_000),
-           "--to", ms_iso(end_ms + 60_000), "--window-specs", window_specs]
+           "--to", ms_iso(end_ms + 60_000), "--window-specs", window_specs, "--parallelism", str(parallelism)]
     env = {**os.environ, **to_env(job.settings), **local_flink().client_env(), "POSTGRES_SCHEMA": schema}
     known = {summary.job_id for summary in job.cluster.jobs()}
     load_before = load_average()
@@ -336,7 +338,7 @@ def run_replay(job: PrivateJob, drain: DrainFigures, window_specs: str) -> Repla
     finally:
         drop_schemas(pg.postgres_dsn, [schema])
     return ReplayFigures(
-        command=" ".join(["python", *cmd[1:]]), events=drain.events, windows_written=written,
+        command=" ".join(["python", *cmd[1:]]), events=drain.events, windows_written=written, parallelism=parallelism,
         running_to_exit_s=running_to_exit_s, wall_s=exited - started, events_per_s=drain.events / running_to_exit_s,
         load_before=load_before, load_after=load_average(),
     )  # fmt: skip
@@ -485,6 +487,8 @@ def main() -> int:
                         f"{WINDOW_SPEC} (its windows tell when the drain is done)")
     parser.add_argument("--replay", action="store_true",
                         help="also replay the drain's range into PostgreSQL and compare its rate (issue 17)")
+    parser.add_argument("--replay-parallelism", type=int, default=PARTITIONS,
+                        help="of the replay's batch job (the replay's own default: the topic's partitions)")
     parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
     args = parser.parse_args()
     if WINDOW_SPEC not in [str(spec) for spec in parse_window_specs(args.window_specs)]:
@@ -503,7 +507,7 @@ def main() -> int:
         job.other_groups.append(f"bench-perf-{uuid.uuid4().hex[:8]}")
         perf = consumer_perf(job.settings.kafka_bootstrap_servers, job.topic, drain.records_in_topic,
                              job.other_groups[-1])
-        replay = run_replay(job, drain, args.window_specs) if args.replay else None
+        replay = run_replay(job, drain, args.window_specs, args.replay_parallelism) if args.replay else None
         live = run_live(job, args.live_seconds, args.live_rate, args.live_event_types) if args.live_seconds else None
     finally:
         job.close()

@@ -49,6 +49,7 @@ class ReplayPlan:
     window_specs: str
     start_offsets: dict[int, int]  # partition -> first offset to read
     end_offsets: dict[int, int]  # partition -> offset to stop before
+    parallelism: int  # of the batch job: each stage runs this many tasks (in turns when slots are short)
 
     @property
     def events_to_read(self) -> int:
@@ -62,7 +63,7 @@ class ReplayPlan:
         data = json.loads(text)
         return cls(data["from_ms"], data["to_ms"], data["window_specs"],
                    {int(p): o for p, o in data["start_offsets"].items()},
-                   {int(p): o for p, o in data["end_offsets"].items()})
+                   {int(p): o for p, o in data["end_offsets"].items()}, data["parallelism"])
 
 
 class ReplayRefused(Exception):
@@ -80,8 +81,11 @@ def ms_iso(epoch_ms: int) -> str:
     return datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def plan_replay(settings: Settings, from_ms: int, to_ms: int, window_specs: str, slack_ms: int) -> ReplayPlan:
-    """The offsets of the records appended in [from - slack, to + longest window + slack), per partition."""
+def plan_replay(
+    settings: Settings, from_ms: int, to_ms: int, window_specs: str, slack_ms: int, parallelism: int | None = None
+) -> ReplayPlan:
+    """The offsets of the records appended in [from - slack, to + longest window + slack), per partition; the
+    job's parallelism is the topic's partitions unless given."""
     if to_ms <= from_ms:
         raise ReplayRefused("--to must be later than --from")
     longest_ms = max(spec.size_ms for spec in parse_window_specs(window_specs))
@@ -99,7 +103,7 @@ def plan_replay(settings: Settings, from_ms: int, to_ms: int, window_specs: str,
         ends = offsets_at(consumer, topic, partitions, to_ms + longest_ms + slack_ms, bounds)
     finally:
         consumer.close()
-    return ReplayPlan(from_ms, to_ms, window_specs, starts, ends)
+    return ReplayPlan(from_ms, to_ms, window_specs, starts, ends, parallelism or len(partitions))
 
 
 def check_retention(consumer: Consumer, topic: str, bounds: dict[int, tuple[int, int]], from_ms: int) -> None:
@@ -155,19 +159,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--to", dest="to_time", required=True, help="ISO 8601; windows starting before it")
     parser.add_argument("--window-specs", default=None, help="default WINDOW_SPECS, e.g. 30s/10s,1m/1m")
     parser.add_argument("--slack", default="1h", help="extra Kafka time read on each side (default 1h)")
+    parser.add_argument("--parallelism", type=int, default=None,
+                        help="tasks per stage of the batch job (default: the topic's partitions)")
     args = parser.parse_args(argv)
     settings = load_settings(ReplaySettings)
     setup_logging(settings.log_level)
     try:
         specs = args.window_specs or settings.window_specs
         parse_window_specs(specs)
+        if args.parallelism is not None and args.parallelism < 1:
+            raise ValueError("--parallelism must be at least 1")
         plan = plan_replay(settings, iso_ms(args.from_time), iso_ms(args.to_time), specs,
-                           parse_duration_s(args.slack) * 1000)
+                           parse_duration_s(args.slack) * 1000, args.parallelism)
     except (ReplayRefused, ValueError, KafkaException) as error:
         print(f"replay refused: {error}", file=sys.stderr)
         return 2
     print(f"replaying windows starting in [{ms_iso(plan.from_ms)}, {ms_iso(plan.to_ms)}) for {plan.window_specs}: "
-          f"{plan.events_to_read:,} records to read from {settings.kafka_events_topic}", flush=True)
+          f"{plan.events_to_read:,} records to read from {settings.kafka_events_topic}, parallelism {plan.parallelism}",
+          flush=True)
     return run_batch_job(settings, plan)
 
 

@@ -84,18 +84,20 @@ def functions_ddl(jar_uri: str) -> list[str]:
 
 def source_ddl(
     *, topic: str, bootstrap_servers: str, group_id: str, watermark_delay_s: int, max_future_s: int,
-    scan: dict[str, str] | None = None, branch: Branch = LIVE,
+    scan: dict[str, str] | None = None, branch: Branch = LIVE, batch: bool = False,
 ) -> str:
     """The events topic as raw strings; `scan` replaces the live job's start (its consumer group's offsets,
-    unbounded) with other scan options, e.g. the replay's bounded offsets."""
+    unbounded) with other scan options, e.g. the replay's bounded offsets. In `batch` (the replay) the table is
+    the payload alone: no watermark, so no event time to compute here (`parsed_view` takes it from its parse)."""
     scan = scan or {"scan.startup.mode": "group-offsets", "scan.topic-partition-discovery.interval": "60 s"}
     scan_options = "".join(f"  {_quote(key)} = {_quote(value)},\n" for key, value in scan.items())
-    return f"""
-CREATE TABLE {branch.raw} (
-  payload STRING,
+    event_time = "" if batch else f""",
   ts AS TO_TIMESTAMP_LTZ({parse_call(max_future_s)}.ts_ms, 3),
   proc_time AS PROCTIME(),
-  WATERMARK FOR ts AS ts - {interval_sql(watermark_delay_s)}
+  WATERMARK FOR ts AS ts - {interval_sql(watermark_delay_s)}"""
+    return f"""
+CREATE TABLE {branch.raw} (
+  payload STRING{event_time}
 ) WITH (
   'connector' = 'kafka',
   'topic' = {_quote(topic)},
@@ -116,12 +118,16 @@ def parsed_view(
     parse_event is declared non-deterministic (its timestamp bound moves with the clock), so the planner
     computes it once per record here instead of inlining it into every column that reads its row.
 
-    In `batch` (the replay) nothing is late: every event of the range counts, whenever it arrived."""
+    In `batch` (the replay) nothing is late: every event of the range counts, whenever it arrived; and event time
+    comes from this parse (the live source computes it once more for its watermark: a second parse per record)."""
     late = "" if batch else f"WHEN ts <= CURRENT_WATERMARK(ts) THEN {_quote(LATE)}"
+    times = ("TO_TIMESTAMP_LTZ(p.e.ts_ms, 3) AS ts, CAST(NULL AS TIMESTAMP_LTZ(3)) AS proc_time" if batch
+             else "ts, proc_time")
+    source_times = "" if batch else ", ts, proc_time"
     return f"""
 CREATE TEMPORARY VIEW {branch.parsed} AS
 SELECT
-  payload, p.e.event_type AS event_type, p.e.user_id AS user_id, p.e.event_value AS event_value, ts, proc_time,
+  payload, p.e.event_type AS event_type, p.e.user_id AS user_id, p.e.event_value AS event_value, {times},
   p.e.breakdowns AS breakdowns,
   CASE
     WHEN p.e.problem IS NOT NULL THEN p.e.problem
@@ -130,7 +136,7 @@ SELECT
     {late}
     ELSE CAST(NULL AS STRING)
   END AS problem
-FROM (SELECT payload, {parse_call(max_future_s, breakdown_properties)} AS e, ts, proc_time FROM {branch.raw}) AS p"""
+FROM (SELECT payload, {parse_call(max_future_s, breakdown_properties)} AS e{source_times} FROM {branch.raw}) AS p"""
 
 
 def valid_view(branch: Branch = LIVE) -> str:

@@ -63,7 +63,8 @@ def test_replay_restores_exactly_the_oracle_rows_and_writes_a_new_spec(
     assert plan.events_to_read == len(events) + len(late)
     replay(settings, plan)
     assert stored(settings) == expected
-    assert "windows written" in capsys.readouterr().out
+    total = f"{len(events) + len(late):,}"
+    assert f"done: read {total} of {total} records" in capsys.readouterr().out
 
     # A range deleted from PostgreSQL comes back; a second run changes nothing.
     run_sql(settings.postgres_dsn, f'DELETE FROM "{pg_schema}".metrics WHERE window_start < '
