@@ -49,7 +49,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             client, keys, settings.track_max_event_types, settings.event_type_quiet_s,
             settings.track_admission_cache_s, app.state.prometheus,
         )
-    if client is not None and settings.track_dedup_horizon_s:
+    if client is not None and settings.track_dedup_horizon_s and settings.track_dedup_shared:
         shared = SharedEventIds(client, keys, settings.track_dedup_horizon_s, settings.publication_bound_s,
                                 app.state.prometheus)
     app.state.ingestor = Ingestor(publisher, recent, app.state.prometheus, admission, shared)

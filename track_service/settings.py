@@ -34,7 +34,13 @@ class Settings(KafkaSettings, RedisSettings, RegistrySettings):
     track_retry_after_s: int = Field(default=5, ge=1, description="Retry-After sent with 503.")
     track_dedup_horizon_s: int = Field(
         default=600, ge=0,
-        description="A retried event_id within this window is acknowledged, not republished (shared in Redis).",
+        description="A retried event_id within this window is acknowledged, not republished (0: no dedup).",
+    )
+    track_dedup_shared: bool = Field(
+        default=False,
+        description="Remember event_ids in Redis for every replica and across restarts (set it where several "
+        "replicas run: the scaled Compose profile does); false: each process remembers its own. Costs a Redis "
+        "round trip per request and about a third of the batch throughput (docs/track_service.md).",
     )
     track_dedup_max_entries: int = Field(
         default=1_000_000, ge=0, description="Bound on remembered event_ids (oldest forgotten first)."

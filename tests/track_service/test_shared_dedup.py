@@ -29,8 +29,10 @@ def published_ids(infra: Infra, topic: str) -> list[str]:
 
 
 def replicas(infra: Infra, topic: str, serve: Serve, count: int = 2, **overrides: Any) -> list[RunningService]:
-    """`count` services on one topic and one Redis key prefix, as replicas behind a proxy would be."""
-    settings = service_settings(infra, topic, redis_key_prefix=unique_name("replicas"), **overrides)
+    """`count` services on one topic and one Redis key prefix sharing their event_ids (TRACK_DEDUP_SHARED), as
+    replicas behind a proxy would be."""
+    settings = service_settings(infra, topic, redis_key_prefix=unique_name("replicas"), track_dedup_shared=True,
+                                **overrides)
     return [serve(settings) for _ in range(count)]
 
 
@@ -70,6 +72,19 @@ def test_a_retry_on_another_replica_is_published_once(infra: Infra, events_topic
     assert httpx.get(f"{second.url}/health").json()["event_id_dedup"] == "shared"
 
 
+def test_one_replica_remembers_event_ids_itself_unless_told_to_share(
+    infra: Infra, events_topic: str, serve: Serve, redis_client: redis.Redis,
+) -> None:
+    service = serve(service_settings(infra, events_topic, redis_key_prefix=unique_name("alone")))
+
+    sent, retried = (httpx.post(f"{service.url}/track", json=click("a-1")) for _ in range(2))
+
+    assert (sent.json()["duplicate"], retried.json()["duplicate"]) == (False, True)
+    assert [event_id for event_id in published_ids(infra, events_topic) if event_id == "a-1"] == ["a-1"]
+    assert redis_client.exists(RedisKeys(service.settings.redis_key_prefix).dedup("a-1")) == 0, "not in Redis"
+    assert httpx.get(f"{service.url}/health").json()["event_id_dedup"] == "in-process"
+
+
 def test_concurrent_retries_across_replicas_share_one_publication(
     infra: Infra, events_topic: str, serve: Serve
 ) -> None:
@@ -91,7 +106,7 @@ def test_a_failed_attempt_frees_its_ids_and_its_concurrent_retries_elsewhere_fai
     infra: Infra, events_topic: str, serve: Serve
 ) -> None:
     # The first replica's Kafka does not answer: its attempts fail after the delivery timeout.
-    healthy = service_settings(infra, events_topic, redis_key_prefix=unique_name("replicas"))
+    healthy = service_settings(infra, events_topic, redis_key_prefix=unique_name("replicas"), track_dedup_shared=True)
     broken = healthy.model_copy(update={"kafka_bootstrap_servers": f"127.0.0.1:{free_port()}",
                                         "track_create_topic": False, "track_delivery_timeout_ms": 1500})
     failing, working = serve(broken), serve(healthy)

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from track_service.admission import EventTypeAdmission
 from track_service.deps import MaybeIngestorDep, SettingsDep
+from track_service.settings import Settings
 from track_service.shared_dedup import SharedEventIds
 
 router = APIRouter()
@@ -22,11 +23,13 @@ def admission_state(admission: EventTypeAdmission | None) -> str:
     return "checked" if admission.outage.answers else "unchecked: Redis does not answer, events are admitted"
 
 
-def dedup_state(shared: SharedEventIds | None) -> str:
-    """`shared` (Redis, every replica), `in-process only` (Redis did not answer; see track_service/shared_dedup.py)
-    or `off` (TRACK_DEDUP_HORIZON_S is 0)."""
-    if shared is None:
+def dedup_state(shared: SharedEventIds | None, settings: Settings) -> str:
+    """`shared` (Redis, every replica), `in-process only` (Redis did not answer; see track_service/shared_dedup.py),
+    `in-process` (TRACK_DEDUP_SHARED is false) or `off` (TRACK_DEDUP_HORIZON_S is 0)."""
+    if not settings.track_dedup_horizon_s:
         return "off"
+    if shared is None:
+        return "in-process"
     return "shared" if shared.outage.answers else "in-process only: Redis does not answer"
 
 
@@ -46,5 +49,5 @@ async def health(settings: SettingsDep, ingestor: MaybeIngestorDep) -> JSONRespo
         assert ingestor is not None
         return JSONResponse({"status": "ok", "kafka": "reachable", "topic": settings.kafka_events_topic,
                              "event_type_limit": admission_state(ingestor.admission),
-                             "event_id_dedup": dedup_state(ingestor.shared)})
+                             "event_id_dedup": dedup_state(ingestor.shared, settings)})
     return JSONResponse({"status": "unavailable", "detail": problem}, 503, settings.retry_after_header)
