@@ -15,9 +15,10 @@
 - `{prefix}:writer`: hash, `last_write_ms` = wall-clock time of the newest window write (freshness).
 - `{prefix}:admission:event_types`: sorted set, event type -> when track_service last accepted an event of
   it (ms); the admission limit on live event types (TRACK_MAX_EVENT_TYPES) counts its members.
-- `{prefix}:dedup:{event_id}`: string, track_service's shared memory of a client event_id (issue 18):
-  `p:{process}` while one attempt publishes it (expires after the longest a publication can take), `d` once
-  Kafka acknowledged it (expires after TRACK_DEDUP_HORIZON_S). See track_service/shared_dedup.py.
+- `{prefix}:dedup:{event_id}`: string, track_service's shared memory of a client event_id (issue 18,
+  TRACK_DEDUP_SHARED): the attempt that claimed it, `p:{process}:{n}` (expires after TRACK_DEDUP_HORIZON_S);
+  `{prefix}:dedup-attempt:{attempt}`: `p` while that attempt publishes (expires after the longest a publication
+  can take), `d` once Kafka acknowledged it (expires after TRACK_DEDUP_HORIZON_S). See track_service/shared_dedup.py.
 - `{prefix}:updates`: pub/sub channel carrying every window result as it is written.
 - `{prefix}:skipped:{minute_start_ms}` and `{prefix}:skipped:total`: hashes counting the records the job
   skipped, field `{reason}:{event_type}` (`-` when the record had no valid event type); the minute buckets
@@ -110,6 +111,14 @@ class RedisKeys:
 
     def dedup(self, event_id: str) -> str:
         return f"{self.dedup_head}{event_id}"
+
+    @property
+    def dedup_attempt_head(self) -> str:
+        """What the key of an attempt's state (`p` publishing, `d` published) starts with; the attempt follows."""
+        return f"{self.prefix}:dedup-attempt:"
+
+    def dedup_attempt(self, attempt: str) -> str:
+        return f"{self.dedup_attempt_head}{attempt}"
 
     @property
     def updates_channel(self) -> str:

@@ -1,18 +1,22 @@
 """The memory of client event_ids shared by every process and replica, in Redis (issue 18).
 
-One key per event_id, `{prefix}:dedup:{event_id}` (contracts/redis_keys.py), holds
-- `p:{process}:{attempt}` while that attempt publishes it; it expires after `pending_s`, longer than a
-  publication can take, so the claims of a process that died free themselves;
-- `d` once Kafka acknowledged it; it expires after TRACK_DEDUP_HORIZON_S.
+Two kinds of keys (contracts/redis_keys.py):
+- one per event_id, `{prefix}:dedup:{event_id}`: the attempt that claimed it, `p:{process}:{n}`, kept for
+  TRACK_DEDUP_HORIZON_S;
+- one per attempt (one request's publication), `{prefix}:dedup-attempt:{attempt}`: `p` while it publishes
+  (expires after `pending_s`, longer than a publication can take, so the claims of a process that died free
+  themselves), `d` once Kafka acknowledged its events (kept for TRACK_DEDUP_HORIZON_S).
+So an id costs Redis one `SET` (its claim); marking a request's events published is one `SET` for all of them.
 
 A request claims all its client event_ids in one round trip (`CLAIM_LUA`: `SET NX GET` per id, the ids passed
-as one JSON argument: as separate arguments they cost the event loop four times as much to send). Marking the
-acknowledged ids `d` is off the answer's path: one background call writes every id acknowledged meanwhile.
-Failed ids are released (deleted where the attempt still holds them) before the 503, so the retry publishes.
+as one JSON argument: as separate arguments they cost the event loop four times as much to send). Marking an
+attempt `d` is off the answer's path: one background call marks every attempt acknowledged meanwhile. Failed
+ids are released (deleted where the attempt still holds them) before the 503, so the retry publishes.
 
-An id another attempt holds: `d` is answered as a duplicate at once; a pending one is polled until it is `d`
-(a duplicate) or gone (that attempt failed, so this one fails too: concurrent retries share the outcome, as
-they do within a process), at most `pending_s`.
+An id another attempt holds: published (its attempt is `d`) is answered as a duplicate at once; a pending one
+is polled until its attempt is `d` (a duplicate) or gone (that attempt failed or died, so this one fails too:
+concurrent retries share the outcome, as they do within a process), at most `pending_s`. An id whose attempt is
+gone (a process died while publishing) is taken over by the next claim.
 
 Redis does not answer: the ids are published without the shared check (the in-process memory still
 applies), counted in `track_dedup_unshared_total`; a retry landing on another replica meanwhile can publish a
@@ -39,37 +43,42 @@ from track_service.redis_link import RedisOutage
 log = logging.getLogger(__name__)
 
 PUBLISHED = b"d"
+_PUBLISHED, _PENDING = 1, 2  # STATE_LUA's answers (0: gone)
 REDIS_RETRY_S = 2.0
 # How often a pending id held by another attempt is read again: first quickly, then at most every 50 ms.
 POLL_S = (0.002, 0.005, 0.01, 0.02, 0.05)
 
-# ARGV: key head, the claim's value, how long a claim lives (ms), the event_ids as a JSON array.
-# Returns {position, value, ...} for the ids some attempt already holds (positions from 0); the rest are claimed.
+# ARGV: id key head, attempt key head, the claim's value (its attempt), how long a claim pends (ms), the
+# horizon (ms), the event_ids as a JSON array. Returns {position, value, ...} for the ids some attempt holds
+# (positions from 0; value `d` when that attempt published them); the rest are claimed, taken over where the
+# attempt holding them is gone.
 CLAIM_LUA = """
-local ids = cjson.decode(ARGV[4])
+local ids = cjson.decode(ARGV[6])
+redis.call('SET', ARGV[2] .. ARGV[3], 'p', 'PX', ARGV[4])
 local held = {}
 for i = 1, #ids do
-  local old = redis.call('SET', ARGV[1] .. ids[i], ARGV[2], 'NX', 'GET', 'PX', ARGV[3])
+  local key = ARGV[1] .. ids[i]
+  local old = redis.call('SET', key, ARGV[3], 'NX', 'GET', 'PX', ARGV[5])
   if old then
-    held[#held + 1] = i - 1
-    held[#held + 1] = old
+    local state = old == 'd' and 'd' or redis.call('GET', ARGV[2] .. old)  -- `d`: an id marked before attempt keys
+    if state then
+      held[#held + 1] = i - 1
+      held[#held + 1] = state == 'd' and 'd' or old
+    else
+      redis.call('SET', key, ARGV[3], 'PX', ARGV[5])
+    end
   end
 end
 return held
 """
-# ARGV: key head, how long a published id is remembered (ms), then JSON arrays of event_ids (one per attempt).
+# ARGV: attempt key head, how long a published attempt is remembered (ms), then the attempts.
 MARK_PUBLISHED_LUA = """
-local marked = 0
 for a = 3, #ARGV do
-  local ids = cjson.decode(ARGV[a])
-  for i = 1, #ids do
-    redis.call('SET', ARGV[1] .. ids[i], 'd', 'PX', ARGV[2])
-  end
-  marked = marked + #ids
+  redis.call('SET', ARGV[1] .. ARGV[a], 'd', 'PX', ARGV[2])
 end
-return marked
+return #ARGV - 2
 """
-# ARGV: key head, the claim's value, the event_ids as a JSON array: each deleted if that claim still holds it.
+# ARGV: id key head, the claim's value, the event_ids as a JSON array: each deleted if that claim still holds it.
 RELEASE_LUA = """
 local ids = cjson.decode(ARGV[3])
 local released = 0
@@ -81,6 +90,17 @@ for i = 1, #ids do
   end
 end
 return released
+"""
+# ARGV: id key head, attempt key head, then event_ids. Per id: 1 published, 0 gone (its attempt failed or died,
+# or the id was released), 2 still pending.
+STATE_LUA = """
+local states = {}
+for i = 3, #ARGV do
+  local holder = redis.call('GET', ARGV[1] .. ARGV[i])
+  local state = holder == 'd' and 'd' or (holder and redis.call('GET', ARGV[2] .. holder))
+  states[#states + 1] = (state == 'd' and 1) or (state and 2) or 0
+end
+return states
 """
 _encode = msgspec.json.Encoder().encode
 
@@ -102,6 +122,7 @@ class SharedEventIds:
     ) -> None:
         self.client = client
         self.head = keys.dedup_head
+        self.attempt_head = keys.dedup_attempt_head
         self.horizon_ms = int(horizon_s * 1000)
         self.pending_s = pending_s
         self.prometheus = prometheus
@@ -112,9 +133,10 @@ class SharedEventIds:
         self._claim = client.register_script(CLAIM_LUA)
         self._mark = client.register_script(MARK_PUBLISHED_LUA)
         self._release = client.register_script(RELEASE_LUA)
+        self._state = client.register_script(STATE_LUA)
         self._process = uuid.uuid4().hex[:12]
         self._attempts = itertools.count()
-        self._to_mark: list[bytes] = []  # JSON arrays of acknowledged ids
+        self._to_mark: list[tuple[str, int]] = []  # acknowledged attempts, with how many ids each claimed
         self._marker: asyncio.Task[None] | None = None
 
     async def claim(self, event_ids: Sequence[str]) -> SharedClaim:
@@ -125,7 +147,8 @@ class SharedEventIds:
             return claim
         try:
             reply: list[int | bytes] = await self._claim(
-                args=[self.head, claim.value, int(self.pending_s * 1000), claim.event_ids])
+                args=[self.head, self.attempt_head, claim.value, int(self.pending_s * 1000), self.horizon_ms,
+                      claim.event_ids])
         except (RedisError, OSError) as error:
             self.outage.failed(error)
             self.prometheus.dedup_unshared.inc(len(event_ids))
@@ -136,24 +159,24 @@ class SharedEventIds:
         return claim
 
     async def published_elsewhere(self, event_ids: Sequence[str]) -> list[bool]:
-        """Per id held by another attempt: True once it is published; False when that attempt failed (its
-        claim is gone), or it stays pending past `pending_s`, or Redis stops answering."""
+        """Per id held by another attempt: True once it is published; False when that attempt failed or died (its
+        claim or its attempt is gone), or it stays pending past `pending_s`, or Redis stops answering."""
         outcome: dict[str, bool] = {}
         waiting = list(dict.fromkeys(event_ids))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.pending_s
         for pause in itertools.chain(POLL_S, itertools.repeat(POLL_S[-1])):
             try:
-                values: list[bytes | None] = await self.client.mget([self.head + event_id for event_id in waiting])
+                states: list[int] = await self._state(args=[self.head, self.attempt_head, *waiting])
             except (RedisError, OSError) as error:
                 self.outage.failed(error)
                 break
             still = []
-            for event_id, value in zip(waiting, values, strict=True):
-                if value is None or value == PUBLISHED:
-                    outcome[event_id] = value is not None
-                else:
+            for event_id, state in zip(waiting, states, strict=True):
+                if state == _PENDING:
                     still.append(event_id)
+                else:
+                    outcome[event_id] = state == _PUBLISHED
             waiting = still
             if not waiting or loop.time() + pause > deadline:
                 break
@@ -161,35 +184,35 @@ class SharedEventIds:
         return [outcome.get(event_id, False) for event_id in event_ids]
 
     async def settle(self, claim: SharedClaim, published: list[str] | None, failed: list[str]) -> None:
-        """Release the failed ids now (so their retries publish); mark the published ones in the background
-        (None: every id the claim got, the common case, sent as the claim's own JSON)."""
+        """Release the failed ids now (so their retries publish); mark the attempt published in the background
+        when some of its ids were (None: every id the claim got, the common case)."""
         if not claim.checked:
             return
         if failed:
             try:
                 await self._release(args=[self.head, claim.value, _encode(failed)])
-            except (RedisError, OSError) as error:  # their claims expire after pending_s instead
+            except (RedisError, OSError) as error:  # their attempt expires after pending_s instead
                 self.outage.failed(error)
         if published is None:
             assert not claim.held, "those ids are another attempt's"
-            self._to_mark.append(claim.event_ids)
+            self._to_mark.append((claim.value, len(msgspec.json.decode(claim.event_ids))))
         elif published:
-            self._to_mark.append(_encode(published))
+            self._to_mark.append((claim.value, len(published)))
         else:
             return
         if self._marker is None or self._marker.done():
             self._marker = asyncio.get_running_loop().create_task(self._mark_published())
 
     async def _mark_published(self) -> None:
-        """Write every id acknowledged since the last call, one call at a time, until none are left."""
+        """Mark every attempt acknowledged since the last call, one call at a time, until none are left."""
         while self._to_mark:
-            arrays, self._to_mark = self._to_mark, []
+            attempts, self._to_mark = self._to_mark, []
             try:
-                await self._mark(args=[self.head, self.horizon_ms, *arrays])
+                await self._mark(args=[self.attempt_head, self.horizon_ms, *[value for value, _ in attempts]])
             except (RedisError, OSError) as error:
-                # Their claims expire after pending_s: a retry after that may publish a second copy.
+                # Their attempts expire after pending_s: a retry after that may publish a second copy.
                 self.outage.failed(error)
-                self.prometheus.dedup_unshared.inc(sum(len(msgspec.json.decode(array)) for array in arrays))
+                self.prometheus.dedup_unshared.inc(sum(count for _, count in attempts))
 
     async def close(self) -> None:
         """Write the ids still to be marked (at shutdown)."""

@@ -65,10 +65,12 @@ def test_a_retry_on_another_replica_is_published_once(infra: Infra, events_topic
     ids = published_ids(infra, events_topic)
     assert [event_id for event_id in ids if event_id.startswith("r-")] == ["r-1", "r-2"]
     assert len(ids) == 4, "events without a client event_id are never deduplicated"
-    key = RedisKeys(first.settings.redis_key_prefix).dedup("r-1")
-    wait_until(lambda: redis_client.get(key) == "d", 10, "r-1 marked published in Redis")
-    remaining_ms = redis_client.pttl(key)
-    assert isinstance(remaining_ms, int) and 590_000 < remaining_ms <= 600_000, "kept for TRACK_DEDUP_HORIZON_S"
+    keys = RedisKeys(first.settings.redis_key_prefix)
+    attempt = keys.dedup_attempt(str(redis_client.get(keys.dedup("r-1"))))
+    wait_until(lambda: redis_client.get(attempt) == "d", 10, "r-1's attempt marked published in Redis")
+    for key in (keys.dedup("r-1"), attempt):
+        remaining_ms = redis_client.pttl(key)
+        assert isinstance(remaining_ms, int) and 590_000 < remaining_ms <= 600_000, "kept for TRACK_DEDUP_HORIZON_S"
     assert httpx.get(f"{second.url}/health").json()["event_id_dedup"] == "shared"
 
 
@@ -132,8 +134,10 @@ def test_the_claim_of_a_process_that_died_frees_itself(
     infra: Infra, events_topic: str, serve: Serve, redis_client: redis.Redis
 ) -> None:
     [service] = replicas(infra, events_topic, serve, count=1)
-    # As a process killed while publishing leaves it: a claim that expires after the publication bound.
-    redis_client.set(RedisKeys(service.settings.redis_key_prefix).dedup("dead-1"), "p:gone:0", px=1500)
+    # As a process killed while publishing leaves it: a claim, and its attempt pending until the publication bound.
+    keys = RedisKeys(service.settings.redis_key_prefix)
+    redis_client.set(keys.dedup("dead-1"), "p:gone:0", px=600_000)
+    redis_client.set(keys.dedup_attempt("p:gone:0"), "p", px=1500)
 
     during = httpx.post(f"{service.url}/track", json=click("dead-1"), timeout=30)
     after = httpx.post(f"{service.url}/track", json=click("dead-1"))
