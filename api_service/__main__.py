@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 
 import uvicorn
 
 from api_service.app import create_app
 from api_service.settings import Settings
+from contracts.heap import freeze_start_up
 from contracts.log_setup import setup_logging
 from contracts.settings import load_settings
 
@@ -17,10 +17,7 @@ def main() -> None:
     settings = load_settings(Settings)
     setup_logging(settings.log_level)
     app = create_app(settings)
-    # What start-up built (the app, its routes, schemas, modules) stays for the process's life: kept out of the
-    # cyclic collector's full passes, which would otherwise walk it again and again and show in the tail latency.
-    gc.collect()
-    gc.freeze()
+    freeze_start_up()
     uvicorn.run(
         app,
         host=settings.api_host,

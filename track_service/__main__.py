@@ -9,6 +9,7 @@ import uvicorn
 from confluent_kafka import KafkaException
 
 from contracts.events_topic import KafkaUnavailable, ensure_topic
+from contracts.heap import freeze_start_up
 from contracts.log_setup import setup_logging
 from contracts.settings import load_settings
 from track_service.app import create_app
@@ -33,6 +34,7 @@ def main() -> int:
             print(f"track_service: {error}", file=sys.stderr)
             return 1
     app = create_app(settings.model_copy(update={"track_create_topic": False}))
+    freeze_start_up()
     uvicorn.run(app, host=settings.track_host, port=settings.track_port, log_level=settings.log_level.lower(),
                 **SERVER_OPTIONS)
     return 0

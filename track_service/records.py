@@ -40,7 +40,7 @@ _Timestamp = Annotated[int, msgspec.Meta(ge=MIN_TIMESTAMP_MS, lt=MAX_TIMESTAMP_M
 _Value = Annotated[float, msgspec.Meta(ge=-MAX_ABS_VALUE, le=MAX_ABS_VALUE)]
 
 
-class PlainEvent(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class PlainEvent(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, gc=False):
     """A plainly valid client event; its fields in the order of the Kafka value, which it encodes to."""
 
     event_id: _Id | None = None
@@ -51,7 +51,7 @@ class PlainEvent(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     properties: dict[str, str | int | float | bool | None] | None = None
 
 
-class _PlainBatch(msgspec.Struct, forbid_unknown_fields=True):
+class _PlainBatch(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     events: list[PlainEvent]
 
 
