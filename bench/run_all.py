@@ -44,11 +44,11 @@ class Benchmark:
 
 
 BENCHMARKS = [
-    Benchmark("bench.bench_ingest", ["--events", "150000", "--single-events", "3000"],
+    Benchmark("bench.bench_ingest", ["--events", "600000", "--single-events", "3000"],
               ["--events", "5000", "--single-events", "300"], "ingest", IngestResult),
     Benchmark("bench.bench_single", ["--seconds", "10", "--rounds", "2"], ["--seconds", "2", "--rounds", "1"],
               "ingest", SingleResult),
-    Benchmark("bench.bench_flink", ["--events", "300000", "--live-seconds", "60"],
+    Benchmark("bench.bench_flink", ["--events", "300000", "--live-seconds", "60", "--replay"],
               ["--events", "20000", "--live-seconds", "25"], "flink", FlinkResult),
     Benchmark("bench.bench_sync", ["--windows", "50000"], ["--windows", "5000"], "sync", SyncResult),
     Benchmark("bench.bench_api", ["--seconds", "15"],
