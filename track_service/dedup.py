@@ -5,14 +5,16 @@ process, including concurrent retries of an event still awaiting Kafka's ack (th
 and share its outcome), but blind to other replicas (see docs/track_service.md).
 
 One `Attempt` per request holds the outcome of all the event_ids it claimed, so claiming costs a
-dictionary entry per event, not a future.
+dictionary entry per event, not a future. The ids live in a plain dict, and the order to forget them in is a
+queue of the attempts with their ids: an OrderedDict of a million ids cost twice as much per lookup and three
+times per insert (0.3 and 0.35 us, measured), a seventh of the batch path's CPU.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import OrderedDict
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import repeat
@@ -35,8 +37,8 @@ class RecentEventIds:
         self.horizon_s = horizon_s
         self.max_entries = max_entries
         self._clock = clock
-        # event_id -> the attempt that claimed it; oldest first.
-        self._entries: OrderedDict[str, Attempt] = OrderedDict()
+        self._entries: dict[str, Attempt] = {}  # event_id -> the attempt that claimed it
+        self._claims: deque[tuple[Attempt, list[str]]] = deque()  # what each attempt claimed, oldest first
 
     @property
     def enabled(self) -> bool:
@@ -58,8 +60,11 @@ class RecentEventIds:
         if earlier is not None:
             return earlier
         self._entries[event_id] = attempt
-        if len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        if self._claims and self._claims[-1][0] is attempt:
+            self._claims[-1][1].append(event_id)
+        else:
+            self._claims.append((attempt, [event_id]))
+        self._forget_past_bound()
         return None
 
     def claim_all(self, event_ids: Sequence[str | None], attempt: Attempt) -> dict[int, Attempt]:
@@ -72,8 +77,8 @@ class RecentEventIds:
         ids = [event_id for event_id in event_ids if event_id is not None]
         if self._entries.keys().isdisjoint(ids) and len(set(ids)) == len(ids):
             self._entries.update(zip(ids, repeat(attempt)))
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            self._claims.append((attempt, ids))
+            self._forget_past_bound()
             return {}
         earlier = {}
         for position, event_id in enumerate(event_ids):
@@ -93,8 +98,19 @@ class RecentEventIds:
 
     def _expire(self) -> None:
         cutoff = self._clock() - self.horizon_s
-        while self._entries:
-            oldest = next(iter(self._entries.values()))
+        while self._claims:
+            oldest = self._claims[0][0]
             if oldest.claimed_at > cutoff or not oldest.outcome.done():
                 return
-            self._entries.popitem(last=False)
+            self._forget_oldest()
+
+    def _forget_past_bound(self) -> None:
+        while len(self._entries) > self.max_entries and self._claims:
+            self._forget_oldest()
+
+    def _forget_oldest(self) -> None:
+        """Forget the oldest attempt's ids (those it still holds: a failed id may have been claimed again)."""
+        attempt, event_ids = self._claims.popleft()
+        for event_id in event_ids:
+            if self._entries.get(event_id) is attempt:
+                del self._entries[event_id]
