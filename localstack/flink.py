@@ -16,6 +16,23 @@ from localstack.processes import StackError, require_free_port, require_java
 from localstack.settings import FLINK_CONNECTOR_LIBS
 from localstack.supervisor import Program
 
+# What a TaskManager killed outright leaves behind besides its directory: the PyFlink workers it forked, idle
+# on with their parent gone. Before a TaskManager starts none of this folder's workers can be another's. `$$` is
+# the shell, whose own command line holds the pattern.
+_END_ORPHANED_WORKERS = (
+    'for pid in $(pgrep -f "pyflink-udf-runner|fn_execution.beam.beam_boot"); do '
+    '[ "$pid" != "$$" ] && [ "$(readlink "/proc/$pid/cwd")" = "$(pwd -P)" ] && kill -9 "$pid" 2>/dev/null; done; '
+)
+
+
+def _foreground(script: Path, role: str, before: str = "") -> list[str]:
+    """A JobManager's or TaskManager's command, its temporary files (`io.tmp.dirs`: its working directory with
+    blobs and local state, up to a GB; spill files, RPC jars) in `tmp/{role}` of the run folder. Before it becomes
+    the process (exec: supervisord's pid is the JVM's), it clears what one of its kind killed outright left there,
+    and runs `before`."""
+    return ["bash", "-c", f'rm -rf "tmp/{role}" && mkdir -p "tmp/{role}" && {before}'
+                          f'exec bash "$0" start-foreground -D "io.tmp.dirs=$(pwd -P)/tmp/{role}"', str(script)]
+
 
 class Flink(Component):
     """A standalone session cluster from the distribution inside the apache-flink wheel."""
@@ -44,10 +61,10 @@ class Flink(Component):
         bin_dir = flink_home() / "bin"
         # In the run folder, not a checkout: a PyFlink worker imports from its working directory first.
         return [
-            Program(name, ["bash", str(bin_dir / script), "start-foreground"], self.log_dir / f"{role}.out",
-                    directory=self.home, environment=env)
-            for name, script, role in (("jobmanager", "jobmanager.sh", "standalonesession"),
-                                       ("taskmanager", "taskmanager.sh", "taskexecutor"))
+            Program("jobmanager", _foreground(bin_dir / "jobmanager.sh", "jobmanager"),
+                    self.log_dir / "standalonesession.out", directory=self.home, environment=env),
+            Program("taskmanager", _foreground(bin_dir / "taskmanager.sh", "taskmanager", _END_ORPHANED_WORKERS),
+                    self.log_dir / "taskexecutor.out", directory=self.home, environment=env),
         ]
 
     def client_env(self) -> dict[str, str]:
@@ -99,11 +116,16 @@ class Flink(Component):
             "python.client.executable": python,
             "python.fn-execution.bundle.time": 100,
             "env.pid.dir": str(self.home),
+            # In the run folder, not /tmp: a process killed outright leaves its temporary files behind. The
+            # JobManager and TaskManager each get a folder of their own in it (`_foreground`), cleared when they
+            # start; this one is the `flink run` client's.
+            "io.tmp.dirs": str(self.home / "tmp"),
         }
         config = {**flattened(yaml.safe_load((home / "conf" / "config.yaml").read_text())), **overrides}
         (self.conf_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
         self.lib_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        (self.home / "tmp").mkdir(exist_ok=True)
         for jar in self.lib_dir.glob("*.jar"):
             jar.unlink()
         for jar in [*(home / "lib").glob("*.jar"), *FLINK_CONNECTOR_LIBS.glob("*.jar")]:

@@ -62,6 +62,20 @@ BACK_S = 90
 PROCESSING_S = 240
 
 
+def orphaned_python_workers(folder: Path) -> list[int]:
+    """PyFlink workers that worked in `folder` and whose parent is gone (adopted by init)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if (entry.name.isdigit() and (entry / "cwd").readlink() == folder.resolve()
+                    and "pyflink" in (entry / "cmdline").read_text()
+                    and (entry / "stat").read_text().rsplit(")", 1)[1].split()[1] == "1"):
+                found.append(int(entry.name))
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
 def process_start(pid: int) -> str | None:
     """When the process started (clock ticks after boot, /proc/PID/stat), None when no such process runs."""
     try:
@@ -220,6 +234,7 @@ def test_every_component_killed_comes_back_and_no_acknowledged_event_is_lost(pri
         [line] = [line for line in status.stdout.splitlines() if line.split()[0] == component_name]
         label = "" if program == component_name else f"{program} "
         assert re.search(rf"{label}(STARTING|RUNNING) pid \d+, [1-9]\d* restarts?\b", line), f"{program}: {line}"
+    assert orphaned_python_workers(stack.component("flink").home) == [], "the killed TaskManager's Python workers"
 
     # Close every window: a heartbeat past the last event on every partition, then wait for the sync worker.
     producer = Producer({"bootstrap.servers": stack.settings.kafka_bootstrap_servers})
