@@ -110,7 +110,7 @@ class SharedClaim:
     """One attempt's claim of its client event_ids."""
 
     value: str  # what its keys hold until settled
-    event_ids: bytes  # the ids it asked for, as a JSON array
+    size: int  # how many ids it asked for
     checked: bool = False  # False: Redis did not answer, nothing was claimed
     held: dict[int, bytes] = field(default_factory=dict)  # position -> the value of an id another attempt holds
 
@@ -141,14 +141,14 @@ class SharedEventIds:
 
     async def claim(self, event_ids: Sequence[str]) -> SharedClaim:
         """Claim `event_ids` for one attempt (one round trip); `held` names those another attempt holds."""
-        claim = SharedClaim(f"p:{self._process}:{next(self._attempts)}", _encode(event_ids))
+        claim = SharedClaim(f"p:{self._process}:{next(self._attempts)}", len(event_ids))
         if self.outage.skip():
             self.prometheus.dedup_unshared.inc(len(event_ids))
             return claim
         try:
             reply: list[int | bytes] = await self._claim(
                 args=[self.head, self.attempt_head, claim.value, int(self.pending_s * 1000), self.horizon_ms,
-                      claim.event_ids])
+                      _encode(event_ids)])
         except (RedisError, OSError) as error:
             self.outage.failed(error)
             self.prometheus.dedup_unshared.inc(len(event_ids))
@@ -195,7 +195,7 @@ class SharedEventIds:
                 self.outage.failed(error)
         if published is None:
             assert not claim.held, "those ids are another attempt's"
-            self._to_mark.append((claim.value, len(msgspec.json.decode(claim.event_ids))))
+            self._to_mark.append((claim.value, claim.size))
         elif published:
             self._to_mark.append((claim.value, len(published)))
         else:
